@@ -81,6 +81,7 @@ struct Rule {
   ExprId unless = kNoExpr;         // absent: false
   ExprId because = kNoExpr;        // a string expression; absent: no reason
   SourceLocation location;
+  bool implicit = false;           // a policy's default `otherwise`, not written in the source
 };
 
 struct Policy {
