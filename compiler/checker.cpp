@@ -1,6 +1,7 @@
 #include "checker.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "airlock/runtime/builtins.h"
@@ -163,7 +164,7 @@ std::string closest_name(std::string_view name, const std::vector<std::string>& 
     }
   }
   const std::size_t allowed = std::max<std::size_t>(1, std::min(name.size(), best.size()) / 3);
-  if (best.empty() || best_distance > allowed || best_distance == 0) return {};
+  if (best.empty() || best_distance > allowed || best == name) return {};
   return best;
 }
 
@@ -481,7 +482,7 @@ Checked ExpressionChecker::check_matches(const ast::Expr& expr, const std::vecto
   if (pattern_expr.kind == ast::ExprKind::kLiteral && pattern_expr.value.kind() == runtime::Kind::kString) {
     auto regex = runtime::CompiledRegex::compile(pattern_expr.value.as_string());
     if (!regex) {
-      error(pattern_expr.span, "invalid regular expression: " + regex.message(), "the syntax is RE2's");
+      error(pattern_expr.span, regex.message(), "the syntax is RE2's: https://github.com/google/re2/wiki/Syntax");
       return {};
     }
     program_.regexes.push_back(std::move(regex.value()));
@@ -514,7 +515,18 @@ Checked ExpressionChecker::check_call(const ast::Expr& expr) {
     if (overload.function == name) known = true;
   }
   if (!known) {
-    const std::string suggestion = closest_name(name, function_names());
+    // Names people bring from other languages.
+    static const std::map<std::string, std::string, std::less<>> kAliases = {
+        {"lower", "lowerAscii"},     {"lowercase", "lowerAscii"}, {"toLowerCase", "lowerAscii"},
+        {"tolower", "lowerAscii"},   {"upper", "upperAscii"},     {"uppercase", "upperAscii"},
+        {"toUpperCase", "upperAscii"}, {"toupper", "upperAscii"}, {"len", "size"},
+        {"length", "size"},          {"count", "size"},           {"includes", "contains"},
+        {"match", "matches"},        {"regex", "matches"},        {"strip", "trim"},
+        {"any", "exists"},           {"some", "exists"},          {"every", "all"},
+        {"str", "string"},           {"toString", "string"},      {"startswith", "startsWith"},
+        {"endswith", "endsWith"},    {"fnmatch", "glob"}};
+    auto alias = kAliases.find(name);
+    const std::string suggestion = alias != kAliases.end() ? alias->second : closest_name(name, function_names());
     error(expr.span, "unknown function `" + name + "`",
           suggestion.empty() ? "see docs/language.md for the functions" : "did you mean `" + suggestion + "`?");
     return {};
@@ -554,8 +566,32 @@ Checked ExpressionChecker::resolve_overload(const ast::Expr& expr, std::string_v
       help += signature(*overload);
       if (help.size() > 300) break;
     }
-    const std::string shown = builtin != Builtin::kNone ? "`" + std::string(function) + "`" : "`" + std::string(function) + "`";
-    error(expr.span, "no matching overload for " + shown + " applied to (" + describe_types(arguments) + ")",
+    if (builtin != Builtin::kNone) {
+      // An operator: say it as written, and what its operands may be.
+      std::string spelled(function);
+      if (spelled.size() > 2 && spelled.front() == '_' && spelled.back() == '_') spelled = spelled.substr(1, spelled.size() - 2);
+      if (!spelled.empty() && spelled.back() == '_') spelled.pop_back();
+      const bool ordering = builtin == Builtin::kLess || builtin == Builtin::kLessEqual ||
+                            builtin == Builtin::kGreater || builtin == Builtin::kGreaterEqual;
+      if (ordering && arguments.size() == 2) {
+        error(expr.span,
+              "cannot compare " + arguments[0].type.name() + " with " + arguments[1].type.name() + " using `" +
+                  spelled + "`",
+              "both sides must be numbers, or both strings, bytes, bools, timestamps or durations" +
+                  std::string(is_numeric(arguments[0].type) && arguments[1].type.tag() == Tag::kString
+                                  ? "; write a size as a number, such as 10 MiB"
+                                  : ""));
+      } else {
+        error(expr.span,
+              "no matching overload for `" + spelled + "` applied to (" + describe_types(arguments) + ")",
+              builtin == Builtin::kAdd || builtin == Builtin::kSubtract || builtin == Builtin::kMultiply ||
+                      builtin == Builtin::kDivide || builtin == Builtin::kModulo
+                  ? "arithmetic needs operands of the same kind; convert one with int(), uint() or double()"
+                  : "");
+      }
+      return {};
+    }
+    error(expr.span, "no matching overload for `" + std::string(function) + "` applied to (" + describe_types(arguments) + ")",
           help.empty() ? "" : "available: " + help);
     return {};
   }
@@ -734,7 +770,15 @@ Checked ExpressionChecker::check_conditional(const ast::Expr& expr) {
   Checked then_value = check(*expr.children[1]);
   Checked else_value = check(*expr.children[2]);
   if (!condition.ok() || !then_value.ok() || !else_value.ok()) return {};
-  return {join(then_value.type, else_value.type),
+  const Type& a = then_value.type;
+  const Type& b = else_value.type;
+  if (!(a == b) && !a.is_dyn() && !b.is_dyn() && a.tag() != Tag::kNull && b.tag() != Tag::kNull &&
+      !(a.tag() == b.tag() && (a.tag() == Tag::kList || a.tag() == Tag::kMap))) {
+    error(expr.span, "the branches of `?:` have different types: " + a.name() + " and " + b.name(),
+          "convert one branch, or wrap it in dyn(...)");
+    return {};
+  }
+  return {join(a, b),
           fold(emit(Op::kConditional, Builtin::kNone, 0, {condition.id, then_value.id, else_value.id}), expr)};
 }
 

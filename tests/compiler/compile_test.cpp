@@ -91,7 +91,7 @@ TEST(Compiler, CompilesTheLanguageExample) {
   EXPECT_EQ(policy.rules[0].name, "identifiers");  // sorted by name
   EXPECT_EQ(policy.rules[0].roles, (std::vector<std::string>{"data-engineer", "information-governance"}));
   EXPECT_EQ(policy.rules[0].approvals, 2u);
-  EXPECT_EQ(policy.rules[0].location.to_string(), "policies/ingress.policy:17:3");
+  EXPECT_EQ(policy.rules[0].location.to_string(), "policies/ingress.policy:16:3");
   EXPECT_EQ(set.program->policy_set.size(), 64u);
   ASSERT_EQ(set.tests.size(), 1u);
   EXPECT_EQ(set.tests[0].name, "a small CSV is approved");
@@ -115,7 +115,7 @@ TEST(Compiler, TheExampleDecidesAsLanguageMdSays) {
   EXPECT_EQ(escalated.reviewers.approvals, 2u);
   ASSERT_EQ(escalated.rules.size(), 1u);
   EXPECT_EQ(escalated.rules[0].reason, "the file holds 3 NHS numbers");
-  EXPECT_EQ(escalated.rules[0].location, "policies/ingress.policy:17:3");
+  EXPECT_EQ(escalated.rules[0].location, "policies/ingress.policy:16:3");
 
   runtime::Decision denied = runtime::evaluate(
       program, facts_from(R"({"transfer": {"channel": "import", "workspace": "ws1"},
@@ -169,9 +169,9 @@ TEST(Compiler, UnknownFactSuggestsTheClosestOne) {
 TEST(Compiler, ComparingANumberWithAStringIsATypeError) {
   CompiledPolicySet set = compile_one("policy \"p\" {\n  applies to upload\n  rule r { deny when file.size > \"big\" }\n}\n");
   EXPECT_FALSE(set.ok());
-  EXPECT_NE(first_error(set).find("test.policy:3:22: error: no matching overload for `_>_` applied to (int, string)"),
-            std::string::npos)
-      << first_error(set);
+  EXPECT_EQ(first_error(set),
+            "test.policy:3:22: error: cannot compare int with string using `>` | help: both sides must be numbers, or "
+            "both strings, bytes, bools, timestamps or durations; write a size as a number, such as 10 MiB");
 }
 
 TEST(Compiler, EqualityBetweenUnrelatedTypesIsATypeError) {

@@ -3,6 +3,7 @@
 //   EXPRESSION => EXPECTED_EXPRESSION      both evaluated; equal and of the same kind (NaN matches NaN)
 //   EXPRESSION => error: SUBSTRING          evaluation yields an error containing SUBSTRING
 //   EXPRESSION => compile error: SUBSTRING  the checker rejects it with a message containing SUBSTRING
+//   (`error` and `compile error` without a substring accept any message)
 //   facts: {JSON}                           facts for the following cases of the file
 #include <gtest/gtest.h>
 
@@ -79,8 +80,8 @@ TEST_P(ExpressionCases, EveryCaseHolds) {
     const std::string expected = trim(line.substr(arrow + 4));
     ++cases;
     CompiledExpression compiled = compile_expression(expression);
-    if (expected.rfind("compile error:", 0) == 0) {
-      const std::string needle = trim(expected.substr(14));
+    if (expected.rfind("compile error", 0) == 0) {
+      const std::string needle = trim(expected.substr(std::min<std::size_t>(expected.size(), 14)));
       EXPECT_FALSE(compiled.ok()) << where << "\ncompiled, but a compile error was expected";
       if (!compiled.ok()) {
         const std::string text = diagnostics_text(compiled.diagnostics);
@@ -93,8 +94,8 @@ TEST_P(ExpressionCases, EveryCaseHolds) {
       continue;
     }
     const runtime::Value actual = runtime::evaluate_expression(*compiled.program, facts);
-    if (expected.rfind("error:", 0) == 0) {
-      const std::string needle = trim(expected.substr(6));
+    if (expected.rfind("error", 0) == 0) {
+      const std::string needle = trim(expected.substr(std::min<std::size_t>(expected.size(), 6)));
       EXPECT_TRUE(actual.is_error()) << where << "\ngot " << actual.debug_string();
       if (actual.is_error()) {
         EXPECT_NE(actual.as_string().find(needle), std::string::npos) << where << "\ngot error: " << actual.as_string();
