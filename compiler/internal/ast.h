@@ -94,6 +94,7 @@ struct RuleDecl {
   ExprPtr when;     // may be null
   ExprPtr unless;   // may be null
   ExprPtr because;  // may be null
+  Span open_brace;  // the `{` after the name
 };
 
 struct OtherwiseDecl {
@@ -112,6 +113,7 @@ struct PolicyDecl {
   std::vector<LetDecl> lets;    // in source order
   std::vector<RuleDecl> rules;  // in source order
   std::optional<OtherwiseDecl> otherwise;
+  Span open_brace;  // the `{` after the name (the formatter anchors comments to it)
 };
 
 struct Expectation {
@@ -128,6 +130,7 @@ struct TestDecl {
   Name name;
   ExprPtr given;  // a kMap expression (the braces of `given { ... }`); null when absent
   std::vector<Expectation> expectations;
+  Span open_brace;  // the `{` after the name
 };
 
 struct Comment {
