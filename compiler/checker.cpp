@@ -12,7 +12,6 @@ namespace airlock::compiler {
 
 using runtime::Builtin;
 using runtime::ExprId;
-using runtime::kNoExpr;
 using runtime::Op;
 using runtime::Type;
 using runtime::Value;
@@ -247,7 +246,7 @@ bool ExpressionChecker::define_let(const ast::Name& name, Checked value) {
       return false;
     }
   }
-  lets_.push_back(Let{&name, value, false});
+  lets_.push_back(Let{&name, std::move(value), false});
   return true;
 }
 
@@ -433,10 +432,8 @@ Checked ExpressionChecker::check_macro(const ast::Expr& expr, runtime::Macro mac
   Checked range = check(*expr.children[0]);
   if (!range.ok()) return {};
   Type element;
-  if (range.type.tag() == Tag::kList) {
-    element = range.type.element();
-  } else if (range.type.tag() == Tag::kMap) {
-    element = range.type.element();
+  if (range.type.tag() == Tag::kList || range.type.tag() == Tag::kMap) {
+    element = range.type.element();  // a map's comprehension ranges over its keys
   } else if (range.type.is_dyn()) {
     element = Type::dyn();
   } else {
@@ -600,6 +597,7 @@ Checked ExpressionChecker::resolve_overload(const ast::Expr& expr, std::string_v
     if (!(candidate->result == result)) result = Type::dyn();
   }
   std::vector<ExprId> children;
+  children.reserve(arguments.size());
   for (const auto& argument : arguments) children.push_back(argument.id);
   return {result, fold(emit(Op::kCall, candidates.front()->builtin, 0, children), expr)};
 }

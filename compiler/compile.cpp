@@ -441,7 +441,7 @@ class PolicySetCompiler {
     if (dot == std::string::npos || it == rule_names_.end()) {
       std::vector<std::string> all;
       for (const auto& [policy_name, rules] : rule_names_) {
-        for (const auto& r : rules) all.push_back(policy_name + "." + r);
+        for (const auto& r : rules) all.push_back(policy_name + '.' + r);
       }
       const std::string suggestion = closest_name(name.text, all);
       add(file.path, file.text, name.span, Severity::kError, "unknown rule \"" + name.text + "\"",
