@@ -1,0 +1,104 @@
+// The state store: transfers, their lifecycle, and the hash-chained audit log, in SQLite (WAL).
+// Every state change is one transaction that also appends its audit event.
+// Thread-safe: one TransferStore may be used from every thread of the gateway.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "airlock/gateway/transfer.h"
+#include "airlock/runtime/result.h"
+
+namespace airlock::gateway {
+
+using runtime::Error;
+using runtime::Result;
+using runtime::Status;
+
+struct NewTransfer {
+  std::string channel;
+  std::string owner;
+  std::string workspace;
+  std::string datasource;
+  std::string project;
+  std::string filename;
+  std::string declared_type;
+  std::string justification;
+  std::optional<std::uint64_t> length;
+  std::string metadata_json = "{}";
+  UnixMillis expires_at = 0;
+};
+
+struct TransferFilter {
+  std::optional<std::string> owner;  // only this user's transfers
+  std::optional<TransferState> state;
+  std::optional<std::string> workspace;
+  std::optional<std::string> datasource;
+  std::size_t limit = 100;
+  std::string after_id;  // paging: transfers created after this one (ordered by creation, then id)
+};
+
+struct StateChange {
+  TransferState to;
+  std::string actor;                         // user id or "system"
+  std::string reason;                        // stored on the transfer and in the event
+  bool retryable = false;                    // for kFailed
+  std::optional<std::string> decision_json;  // stored when present
+  std::optional<std::string> facts_json;     // stored when present
+  std::optional<std::string> sha256;         // stored when present
+  std::string detail_json = "{}";            // extra particulars for the audit event
+};
+
+struct AuditVerification {
+  bool intact = true;
+  std::int64_t events = 0;              // events checked
+  std::int64_t first_broken = 0;        // sequence of the first event whose hash or link is wrong; 0 if intact
+  std::string problem;                  // "event 42: hash does not match its contents", "event 43: ..."
+};
+
+// Error messages that callers map to HTTP statuses start with one of these codes and a colon:
+// "not_found: ...", "conflict: ..." (a stale offset or a transition the lifecycle forbids),
+// "invalid: ...", "storage: ..." (SQLite or disk failures).
+class TransferStore {
+ public:
+  virtual ~TransferStore() = default;
+
+  // Opens (creating if needed) the database at `path` with WAL, foreign keys, busy timeout, and
+  // migrates its schema. ":memory:" is allowed for tests.
+  static Result<std::unique_ptr<TransferStore>> open(const std::string& path);
+
+  virtual Result<Transfer> create(const NewTransfer& transfer, UnixMillis now) = 0;  // audit "created"
+  virtual Result<Transfer> get(const std::string& id) = 0;
+  virtual Result<std::vector<Transfer>> list(const TransferFilter& filter) = 0;
+
+  // Records that bytes [0, new_offset) are durably stored, only if the stored offset is still
+  // `expected_offset` ("conflict" otherwise). Not audited (offsets move with every chunk).
+  virtual Status advance_offset(const std::string& id, std::uint64_t expected_offset, std::uint64_t new_offset,
+                                UnixMillis now) = 0;
+  // Sets a deferred length once (tus Upload-Length on a later PATCH).
+  virtual Status set_length(const std::string& id, std::uint64_t length, UnixMillis now) = 0;
+
+  // Moves the transfer to change.to if the lifecycle allows it from its current state (and, when
+  // `expected_from` is given, only from that state), appending the audit event in the same transaction.
+  virtual Result<Transfer> transition(const std::string& id, const StateChange& change, UnixMillis now,
+                                      std::optional<TransferState> expected_from = std::nullopt) = 0;
+
+  // Appends an audit event that is not a state change (e.g. "downloaded", "comment").
+  virtual Status append_event(const std::string& transfer_id, const std::string& actor, const std::string& action,
+                              const std::string& detail_json, UnixMillis now) = 0;
+
+  // Unfinished transfers (created/receiving) whose expires_at is before `now`.
+  virtual Result<std::vector<Transfer>> expired(UnixMillis now) = 0;
+  // Denied/rejected/failed transfers last changed before `before` whose bytes may now be deleted.
+  virtual Result<std::vector<Transfer>> retained_before(UnixMillis before) = 0;
+
+  virtual Result<std::vector<AuditEvent>> audit_events(const std::string& transfer_id) = 0;  // empty id: all
+  virtual Result<AuditVerification> verify_audit() = 0;
+};
+
+// Verifies the audit chain of a database file without opening it for writing (`airlock audit verify`).
+Result<AuditVerification> verify_audit_file(const std::string& path);
+
+}  // namespace airlock::gateway
