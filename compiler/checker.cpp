@@ -113,8 +113,8 @@ Builtin operator_builtin(ast::Operator op) {
 
 // Type names usable as values, as in CEL's `type(x) == int`.
 const std::set<std::string, std::less<>>& type_names() {
-  static const std::set<std::string, std::less<>> names = {
-      "bool", "bytes", "double", "duration", "int", "list", "map", "null_type", "string", "timestamp", "type", "uint"};
+  static const std::set<std::string, std::less<>> names = {"bool", "bytes",     "double", "duration",  "int",  "list",
+                                                           "map",  "null_type", "string", "timestamp", "type", "uint"};
   return names;
 }
 
@@ -168,8 +168,7 @@ std::string closest_name(std::string_view name, const std::vector<std::string>& 
 }
 
 ExpressionChecker::ExpressionChecker(runtime::Program& program, const runtime::FactSchema& schema,
-                                     std::string_view path, std::string_view text,
-                                     std::vector<Diagnostic>& diagnostics)
+                                     std::string_view path, std::string_view text, std::vector<Diagnostic>& diagnostics)
     : program_(program), schema_(schema), path_(path), text_(text), diagnostics_(diagnostics) {}
 
 void ExpressionChecker::error(const ast::Span& span, std::string message, std::string help) {
@@ -351,8 +350,7 @@ Checked ExpressionChecker::check_ident(const ast::Expr& expr) {
     candidates.push_back(dot == std::string::npos ? field.path : field.path.substr(0, dot));
   }
   const std::string suggestion = closest_name(expr.name, candidates);
-  error(expr.span, "unknown name `" + expr.name + "`",
-        suggestion.empty() ? "" : "did you mean `" + suggestion + "`?");
+  error(expr.span, "unknown name `" + expr.name + "`", suggestion.empty() ? "" : "did you mean `" + suggestion + "`?");
   return {};
 }
 
@@ -441,7 +439,8 @@ Checked ExpressionChecker::check_macro(const ast::Expr& expr, runtime::Macro mac
     return {};
   }
   if (schema_.is_group(variable_expr.name) || schema_.find(variable_expr.name)) {
-    error(variable_expr.span, "the variable `" + variable_expr.name + "` would hide the fact `" + variable_expr.name + "`",
+    error(variable_expr.span,
+          "the variable `" + variable_expr.name + "` would hide the fact `" + variable_expr.name + "`",
           "choose another name");
     return {};
   }
@@ -496,8 +495,10 @@ Checked ExpressionChecker::check_call(const ast::Expr& expr) {
   if (name == "has" && !expr.has_target) return check_has(expr);
   if (expr.has_target) {
     static const std::vector<std::pair<std::string, runtime::Macro>> kMacros = {
-        {"all", runtime::Macro::kAll},       {"exists", runtime::Macro::kExists},
-        {"exists_one", runtime::Macro::kExistsOne}, {"map", runtime::Macro::kMap},
+        {"all", runtime::Macro::kAll},
+        {"exists", runtime::Macro::kExists},
+        {"exists_one", runtime::Macro::kExistsOne},
+        {"map", runtime::Macro::kMap},
         {"filter", runtime::Macro::kFilter}};
     for (const auto& [macro_name, macro] : kMacros) {
       if (name == macro_name) return check_macro(expr, macro);
@@ -513,15 +514,29 @@ Checked ExpressionChecker::check_call(const ast::Expr& expr) {
   }
   if (!known) {
     // Names people bring from other languages.
-    static const std::map<std::string, std::string, std::less<>> kAliases = {
-        {"lower", "lowerAscii"},     {"lowercase", "lowerAscii"}, {"toLowerCase", "lowerAscii"},
-        {"tolower", "lowerAscii"},   {"upper", "upperAscii"},     {"uppercase", "upperAscii"},
-        {"toUpperCase", "upperAscii"}, {"toupper", "upperAscii"}, {"len", "size"},
-        {"length", "size"},          {"count", "size"},           {"includes", "contains"},
-        {"match", "matches"},        {"regex", "matches"},        {"strip", "trim"},
-        {"any", "exists"},           {"some", "exists"},          {"every", "all"},
-        {"str", "string"},           {"toString", "string"},      {"startswith", "startsWith"},
-        {"endswith", "endsWith"},    {"fnmatch", "glob"}};
+    static const std::map<std::string, std::string, std::less<>> kAliases = {{"lower", "lowerAscii"},
+                                                                             {"lowercase", "lowerAscii"},
+                                                                             {"toLowerCase", "lowerAscii"},
+                                                                             {"tolower", "lowerAscii"},
+                                                                             {"upper", "upperAscii"},
+                                                                             {"uppercase", "upperAscii"},
+                                                                             {"toUpperCase", "upperAscii"},
+                                                                             {"toupper", "upperAscii"},
+                                                                             {"len", "size"},
+                                                                             {"length", "size"},
+                                                                             {"count", "size"},
+                                                                             {"includes", "contains"},
+                                                                             {"match", "matches"},
+                                                                             {"regex", "matches"},
+                                                                             {"strip", "trim"},
+                                                                             {"any", "exists"},
+                                                                             {"some", "exists"},
+                                                                             {"every", "all"},
+                                                                             {"str", "string"},
+                                                                             {"toString", "string"},
+                                                                             {"startswith", "startsWith"},
+                                                                             {"endswith", "endsWith"},
+                                                                             {"fnmatch", "glob"}};
     auto alias = kAliases.find(name);
     const std::string suggestion = alias != kAliases.end() ? alias->second : closest_name(name, function_names());
     error(expr.span, "unknown function `" + name + "`",
@@ -566,7 +581,8 @@ Checked ExpressionChecker::resolve_overload(const ast::Expr& expr, std::string_v
     if (builtin != Builtin::kNone) {
       // An operator: say it as written, and what its operands may be.
       std::string spelled(function);
-      if (spelled.size() > 2 && spelled.front() == '_' && spelled.back() == '_') spelled = spelled.substr(1, spelled.size() - 2);
+      if (spelled.size() > 2 && spelled.front() == '_' && spelled.back() == '_')
+        spelled = spelled.substr(1, spelled.size() - 2);
       if (!spelled.empty() && spelled.back() == '_') spelled.pop_back();
       const bool ordering = builtin == Builtin::kLess || builtin == Builtin::kLessEqual ||
                             builtin == Builtin::kGreater || builtin == Builtin::kGreaterEqual;
@@ -579,8 +595,7 @@ Checked ExpressionChecker::resolve_overload(const ast::Expr& expr, std::string_v
                                   ? "; write a size as a number, such as 10 MiB"
                                   : ""));
       } else {
-        error(expr.span,
-              "no matching overload for `" + spelled + "` applied to (" + describe_types(arguments) + ")",
+        error(expr.span, "no matching overload for `" + spelled + "` applied to (" + describe_types(arguments) + ")",
               builtin == Builtin::kAdd || builtin == Builtin::kSubtract || builtin == Builtin::kMultiply ||
                       builtin == Builtin::kDivide || builtin == Builtin::kModulo
                   ? "arithmetic needs operands of the same kind; convert one with int(), uint() or double()"
@@ -588,7 +603,8 @@ Checked ExpressionChecker::resolve_overload(const ast::Expr& expr, std::string_v
       }
       return {};
     }
-    error(expr.span, "no matching overload for `" + std::string(function) + "` applied to (" + describe_types(arguments) + ")",
+    error(expr.span,
+          "no matching overload for `" + std::string(function) + "` applied to (" + describe_types(arguments) + ")",
           help.empty() ? "" : "available: " + help);
     return {};
   }
@@ -742,8 +758,8 @@ Checked ExpressionChecker::check_binary(const ast::Expr& expr) {
       const Type& container = right.type;
       if (container.tag() == Tag::kList || container.tag() == Tag::kMap) {
         if (!comparable(left.type, container.element())) {
-          error(expr.span, "`in` looks for " + left.type.name() + " in " + container.name() +
-                               ", which can never hold it");
+          error(expr.span,
+                "`in` looks for " + left.type.name() + " in " + container.name() + ", which can never hold it");
           return {};
         }
       } else if (!container.is_dyn()) {
@@ -752,8 +768,7 @@ Checked ExpressionChecker::check_binary(const ast::Expr& expr) {
       }
       return {Type::boolean(), fold(emit(Op::kCall, Builtin::kIn, 0, {left.id, right.id}), expr)};
     }
-    default:
-      break;
+    default: break;
   }
   const Builtin builtin = operator_builtin(expr.op);
   Checked result = resolve_overload(expr, "_" + op + "_", false, builtin, {left, right});

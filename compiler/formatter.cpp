@@ -68,7 +68,8 @@ int precedence(const ast::Expr& e) {
     case ast::ExprKind::kConditional: return kConditionalPrecedence;
     case ast::ExprKind::kBinary: return binary_precedence(e.op);
     case ast::ExprKind::kUnary: return kUnaryPrecedence;
-    case ast::ExprKind::kLiteral: return !e.spelling.empty() && e.spelling[0] == '-' ? kUnaryPrecedence : kMemberPrecedence;
+    case ast::ExprKind::kLiteral:
+      return !e.spelling.empty() && e.spelling[0] == '-' ? kUnaryPrecedence : kMemberPrecedence;
     default: return kMemberPrecedence;
   }
 }
@@ -181,10 +182,11 @@ std::string print_expr(const ast::Expr& e) {
     case ast::ExprKind::kUnary: {
       const ast::Expr& operand = *e.children[0];
       // `-(1)` stays: `-1` would read back as the literal -1.
-      const bool numeric = operand.kind == ast::ExprKind::kLiteral && precedence(operand) == kMemberPrecedence &&
-                           (operand.value.kind() == runtime::Kind::kInt || operand.value.kind() == runtime::Kind::kDouble);
-      return std::string(operator_text(e.op)) +
-             print_child(operand, precedence(operand) < kUnaryPrecedence || (e.op == ast::Operator::kNegate && numeric));
+      const bool numeric =
+          operand.kind == ast::ExprKind::kLiteral && precedence(operand) == kMemberPrecedence &&
+          (operand.value.kind() == runtime::Kind::kInt || operand.value.kind() == runtime::Kind::kDouble);
+      return std::string(operator_text(e.op)) + print_child(operand, precedence(operand) < kUnaryPrecedence ||
+                                                                         (e.op == ast::Operator::kNegate && numeric));
     }
     case ast::ExprKind::kBinary: {
       const int p = binary_precedence(e.op);
@@ -277,7 +279,8 @@ class Formatter {
     line(policy.span.begin, policy.open_brace.end, 0, "policy " + quote(policy.name.text) + " {");
     bool group = false;
     if (policy.description) {
-      line(policy.description->span.begin, policy.description->span.end, 1, "description " + quote(policy.description->text));
+      line(policy.description->span.begin, policy.description->span.end, 1,
+           "description " + quote(policy.description->text));
       group = true;
     }
     if (policy.applies_span.end != 0) {

@@ -248,7 +248,8 @@ std::string describe_expected(antlr4::Parser* parser, antlr4::misc::IntervalSet 
               AP::NOT_EQUALS, AP::IN, AP::PLUS, AP::MINUS, AP::STAR, AP::SLASH, AP::PERCENT, AP::QUESTION, AP::DOT,
               AP::LBRACKET},
              "an operator");
-  take_group({AP::RULE, AP::LET, AP::OTHERWISE}, {AP::RULE, AP::LET, AP::OTHERWISE, AP::WHEN, AP::APPLIES, AP::DESCRIPTION},
+  take_group({AP::RULE, AP::LET, AP::OTHERWISE},
+             {AP::RULE, AP::LET, AP::OTHERWISE, AP::WHEN, AP::APPLIES, AP::DESCRIPTION},
              "a policy member (`rule`, `let`, `when`, `applies to`, `description` or `otherwise`)");
   for (const ssize_t type : expected.toList()) {
     if (type == -1) {
@@ -259,9 +260,7 @@ std::string describe_expected(antlr4::Parser* parser, antlr4::misc::IntervalSet 
       case AP::IDENT: parts.push_back("a name"); break;
       case AP::STRING: parts.push_back("a string"); break;
       case AP::INT: parts.push_back("a number"); break;
-      case AP::RBRACE:
-        parts.push_back("`}`" + closing_what(context));
-        break;
+      case AP::RBRACE: parts.push_back("`}`" + closing_what(context)); break;
       default:
         if (type > 0) parts.push_back(quoted_literal(parser->getVocabulary(), static_cast<std::size_t>(type)));
     }
@@ -331,7 +330,8 @@ bool check_lexical_error(const antlr4::Token* token, const SourceMap& map, Repor
         std::string_view text = map.text_of(span);
         std::size_t prefix = 0;
         while (prefix < text.size() && text[prefix] != '"' && text[prefix] != '\'') ++prefix;
-        const bool triple = text.size() >= prefix + 3 && text[prefix + 1] == text[prefix] && text[prefix + 2] == text[prefix];
+        const bool triple =
+            text.size() >= prefix + 3 && text[prefix + 1] == text[prefix] && text[prefix + 2] == text[prefix];
         ast::Span start = map.span(span.begin, span.begin + static_cast<std::uint32_t>(prefix + (triple ? 3 : 1)));
         reporter.error(start, "unterminated string literal",
                        triple ? "add the closing " + std::string(3, text[prefix])
@@ -357,8 +357,7 @@ bool check_lexical_error(const antlr4::Token* token, const SourceMap& map, Repor
         reporter.error(span, "unexpected character " + shown);
         break;
       }
-      default:
-        break;
+      default: break;
     }
   }
   return ok;
@@ -376,97 +375,97 @@ class NestingCheck {
   // False (after reporting) when `token` makes the input too deep.
   bool feed(const antlr4::Token* token) {
     const auto too_deep = [&](const antlr4::Token* token) {
-    reporter.error(map.token_span(token),
-                   "expression nested too deeply (more than " + std::to_string(max_depth) + " levels)",
-                   "split it with `let` declarations");
-    return false;
-  };
+      reporter.error(map.token_span(token),
+                     "expression nested too deeply (more than " + std::to_string(max_depth) + " levels)",
+                     "split it with `let` declarations");
+      return false;
+    };
     {
-    const std::size_t type = token->getType();
-    Level& level = levels.back();
-    const auto reset_binary = [&] {
-      level.binary_counts = {};
-      level.prefix_run = 0;
-      level.member_chain = 0;
-      level.after_operand = false;
-    };
-    const auto binary = [&](std::size_t klass) {
-      if (!level.after_operand) {  // a prefix operator
-        if (++level.prefix_run + level.member_chain + 1 > max_depth) return too_deep(token);
-        return true;
-      }
-      ++level.binary_counts[klass];
-      level.prefix_run = 0;
-      level.member_chain = 0;
-      level.after_operand = false;
-      for (std::uint32_t count : level.binary_counts) {
-        if (count > 0) return count + 1 > max_depth ? too_deep(token) : true;
-      }
-      return true;
-    };
-    bool ok = true;
-    switch (type) {
-      case AP::LPAREN:
-      case AP::LBRACKET:
-      case AP::LBRACE: {
-        const bool postfix = level.after_operand && type != AP::LBRACE;
-        if (postfix && ++level.member_chain + level.prefix_run + 1 > max_depth) return too_deep(token);
-        if (levels.size() > max_depth) {
-          reporter.error(map.token_span(token),
-                         "brackets nested too deeply (more than " + std::to_string(max_depth) + " levels)");
-          return false;
+      const std::size_t type = token->getType();
+      Level& level = levels.back();
+      const auto reset_binary = [&] {
+        level.binary_counts = {};
+        level.prefix_run = 0;
+        level.member_chain = 0;
+        level.after_operand = false;
+      };
+      const auto binary = [&](std::size_t klass) {
+        if (!level.after_operand) {  // a prefix operator
+          if (++level.prefix_run + level.member_chain + 1 > max_depth) return too_deep(token);
+          return true;
         }
-        levels.emplace_back();
-        levels.back().postfix = postfix;
-        break;
-      }
-      case AP::RPAREN:
-      case AP::RBRACKET:
-      case AP::RBRACE:
-        if (levels.size() > 1) levels.pop_back();
-        levels.back().after_operand = true;
-        break;
-      case AP::LOGICAL_OR: ok = binary(0); break;
-      case AP::LOGICAL_AND: ok = binary(1); break;
-      case AP::LESS:
-      case AP::LESS_EQUALS:
-      case AP::GREATER:
-      case AP::GREATER_EQUALS:
-      case AP::EQUALS:
-      case AP::NOT_EQUALS:
-      case AP::IN: ok = binary(2); break;
-      case AP::PLUS:
-      case AP::MINUS: ok = binary(3); break;
-      case AP::STAR:
-      case AP::SLASH:
-      case AP::PERCENT: ok = binary(4); break;
-      case AP::EXCLAM:
-        if (++level.prefix_run + level.member_chain + 1 > max_depth) return too_deep(token);
+        ++level.binary_counts[klass];
+        level.prefix_run = 0;
+        level.member_chain = 0;
         level.after_operand = false;
-        break;
-      case AP::DOT:
-        if (++level.member_chain + level.prefix_run + 1 > max_depth) return too_deep(token);
-        level.after_operand = false;
-        break;
-      case AP::QUESTION:
-        if (++level.conditionals + 1 > max_depth) return too_deep(token);
-        reset_binary();
-        break;
-      case AP::COLON: reset_binary(); break;
-      case AP::COMMA:
-      case AP::ASSIGN:
-        reset_binary();
-        level.conditionals = 0;
-        break;
-      default:
-        if (is_keyword(type) && type != AP::IN) {
+        for (std::uint32_t count : level.binary_counts) {
+          if (count > 0) return count + 1 > max_depth ? too_deep(token) : true;
+        }
+        return true;
+      };
+      bool ok = true;
+      switch (type) {
+        case AP::LPAREN:
+        case AP::LBRACKET:
+        case AP::LBRACE: {
+          const bool postfix = level.after_operand && type != AP::LBRACE;
+          if (postfix && ++level.member_chain + level.prefix_run + 1 > max_depth) return too_deep(token);
+          if (levels.size() > max_depth) {
+            reporter.error(map.token_span(token),
+                           "brackets nested too deeply (more than " + std::to_string(max_depth) + " levels)");
+            return false;
+          }
+          levels.emplace_back();
+          levels.back().postfix = postfix;
+          break;
+        }
+        case AP::RPAREN:
+        case AP::RBRACKET:
+        case AP::RBRACE:
+          if (levels.size() > 1) levels.pop_back();
+          levels.back().after_operand = true;
+          break;
+        case AP::LOGICAL_OR: ok = binary(0); break;
+        case AP::LOGICAL_AND: ok = binary(1); break;
+        case AP::LESS:
+        case AP::LESS_EQUALS:
+        case AP::GREATER:
+        case AP::GREATER_EQUALS:
+        case AP::EQUALS:
+        case AP::NOT_EQUALS:
+        case AP::IN: ok = binary(2); break;
+        case AP::PLUS:
+        case AP::MINUS: ok = binary(3); break;
+        case AP::STAR:
+        case AP::SLASH:
+        case AP::PERCENT: ok = binary(4); break;
+        case AP::EXCLAM:
+          if (++level.prefix_run + level.member_chain + 1 > max_depth) return too_deep(token);
+          level.after_operand = false;
+          break;
+        case AP::DOT:
+          if (++level.member_chain + level.prefix_run + 1 > max_depth) return too_deep(token);
+          level.after_operand = false;
+          break;
+        case AP::QUESTION:
+          if (++level.conditionals + 1 > max_depth) return too_deep(token);
+          reset_binary();
+          break;
+        case AP::COLON: reset_binary(); break;
+        case AP::COMMA:
+        case AP::ASSIGN:
           reset_binary();
           level.conditionals = 0;
-        } else {
-          level.after_operand = true;
-        }
-    }
-    if (!ok) return false;
+          break;
+        default:
+          if (is_keyword(type) && type != AP::IN) {
+            reset_binary();
+            level.conditionals = 0;
+          } else {
+            level.after_operand = true;
+          }
+      }
+      if (!ok) return false;
     }
     return true;
   }
@@ -527,8 +526,8 @@ ast::Operator binary_operator(std::size_t token_type) {
 
 bool is_cel_reserved(std::string_view name) {
   static constexpr std::array<std::string_view, 17> kReserved = {
-      "as",   "break",  "const", "continue", "else",   "for",    "function", "if",   "import",
-      "let",  "loop",   "package", "namespace", "return", "var", "void",     "while"};
+      "as",  "break", "const",   "continue",  "else",   "for", "function", "if",   "import",
+      "let", "loop",  "package", "namespace", "return", "var", "void",     "while"};
   return std::find(kReserved.begin(), kReserved.end(), name) != kReserved.end();
 }
 
@@ -580,7 +579,8 @@ class Builder {
     return join(first, map_.token_span(ctx->getStop()));
   }
   static bool present(antlr4::tree::TerminalNode* node) {
-    return node != nullptr && node->getSymbol() != nullptr && node->getSymbol()->getTokenIndex() != static_cast<std::size_t>(-1) &&
+    return node != nullptr && node->getSymbol() != nullptr &&
+           node->getSymbol()->getTokenIndex() != static_cast<std::size_t>(-1) &&
            dynamic_cast<antlr4::tree::ErrorNode*>(node) == nullptr;
   }
 
@@ -685,7 +685,8 @@ class Builder {
         const std::string word = idents[1]->getText();
         if (word != "approvals" && word != "approval") {
           const std::string suggestion = closest(word, {"approvals", "approval"});
-          reporter_.error(span_of(idents[1]), "expected `approvals` after `requiring " + ctx->INT()->getText() + "`, found `" + word + "`",
+          reporter_.error(span_of(idents[1]),
+                          "expected `approvals` after `requiring " + ctx->INT()->getText() + "`, found `" + word + "`",
                           suggestion.empty() ? "" : "did you mean `" + suggestion + "`?");
         }
       }
@@ -700,7 +701,8 @@ class Builder {
     if (present(ctx->LBRACE())) test.open_brace = span_of(ctx->LBRACE());
     for (auto* member : ctx->testMember()) {
       if (auto* given = member->givenClause()) {
-        if (test.given != nullptr) reporter_.error(span_of(given), "test \"" + test.name.text + "\" has more than one `given`");
+        if (test.given != nullptr)
+          reporter_.error(span_of(given), "test \"" + test.name.text + "\" has more than one `given`");
         if (given->mapLiteral() != nullptr) test.given = map_literal(given->mapLiteral()).expr;
       } else if (auto* e = member->expectClause()) {
         if (auto expectation = expect_clause(e)) test.expectations.push_back(std::move(*expectation));
@@ -720,7 +722,8 @@ class Builder {
       expectation.kind = word == "rules" ? ast::Expectation::Kind::kRules : ast::Expectation::Kind::kReviewers;
       if (!has_list) {
         reporter_.error(expectation.span, "`expect " + word + "` needs a list of strings",
-                        word == "rules" ? "for example `expect rules [\"policy.rule\"]`" : "for example `expect reviewers [\"data-approver\"]`");
+                        word == "rules" ? "for example `expect rules [\"policy.rule\"]`"
+                                        : "for example `expect reviewers [\"data-approver\"]`");
         return std::nullopt;
       }
       for (auto* s : ctx->STRING()) {
@@ -1018,7 +1021,8 @@ class Builder {
       const ast::Span number_span = span_of(ctx->INT());
       const std::string digits(map_.text_of(number_span));
       auto magnitude = parse_magnitude(digits);
-      const unsigned __int128 limit = static_cast<unsigned __int128>(std::numeric_limits<std::int64_t>::max()) + (minus ? 1 : 0);
+      const unsigned __int128 limit =
+          static_cast<unsigned __int128>(std::numeric_limits<std::int64_t>::max()) + (minus ? 1 : 0);
       unsigned __int128 value = magnitude ? *magnitude : 0;
       if (!magnitude || value > limit) {
         reporter_.error(join(minus ? map_.token_span(minus) : number_span, number_span),
@@ -1030,11 +1034,11 @@ class Builder {
       if (present(ctx->IDENT())) {
         const ast::Span unit_span = span_of(ctx->IDENT());
         const std::string unit = ctx->IDENT()->getText();
-        const auto it = std::find_if(kSizeUnits.begin(), kSizeUnits.end(), [&](const SizeUnit& u) { return u.name == unit; });
+        const auto it =
+            std::find_if(kSizeUnits.begin(), kSizeUnits.end(), [&](const SizeUnit& u) { return u.name == unit; });
         spelling += " " + unit;
         if (it == kSizeUnits.end()) {
-          const std::string suggestion =
-              closest(unit, {"KiB", "MiB", "GiB", "TiB", "KB", "MB", "GB", "TB"});
+          const std::string suggestion = closest(unit, {"KiB", "MiB", "GiB", "TiB", "KB", "MB", "GB", "TB"});
           reporter_.error(unit_span, "unknown size unit `" + unit + "`",
                           suggestion.empty() ? "size units are KiB, MiB, GiB, TiB (powers of 1024) and KB, MB, GB, TB"
                                              : "did you mean `" + suggestion + "`?");
@@ -1073,7 +1077,8 @@ class Builder {
     if (present(ctx->STRING())) {
       auto decoded = decode_string(span);
       runtime::Value value;
-      if (decoded) value = decoded->second ? runtime::Value::bytes(decoded->first) : runtime::Value::string(decoded->first);
+      if (decoded)
+        value = decoded->second ? runtime::Value::bytes(decoded->first) : runtime::Value::string(decoded->first);
       return make_literal(span, std::move(value), std::string(map_.text_of(span)));
     }
     if (present(ctx->TRUE())) return make_literal(span, runtime::Value::boolean(true), "true");
@@ -1095,8 +1100,7 @@ class Builder {
     }
     if (i >= text.size()) return std::nullopt;
     const char quote = text[i];
-    const std::size_t delimiter =
-        text.size() >= i + 6 && text[i + 1] == quote && text[i + 2] == quote ? 3 : 1;
+    const std::size_t delimiter = text.size() >= i + 6 && text[i + 1] == quote && text[i + 2] == quote ? 3 : 1;
     const std::size_t begin = i + delimiter;
     if (text.size() < begin + delimiter) return std::nullopt;
     const std::size_t end = text.size() - delimiter;
@@ -1181,7 +1185,8 @@ class Builder {
             v = v * 8 + static_cast<std::uint32_t>(o - '0');
           }
           if (!valid) {
-            bad(k, length, "invalid octal escape", "an octal escape is `\\` and three octal digits, from `\\000` to `\\377`");
+            bad(k, length, "invalid octal escape",
+                "an octal escape is `\\` and three octal digits, from `\\000` to `\\377`");
           } else if (bytes) {
             out += static_cast<char>(v);
           } else {
@@ -1194,7 +1199,8 @@ class Builder {
           while (k + 1 + char_length < end && is_continuation_byte(text[k + 1 + char_length])) ++char_length;
           length = 1 + char_length;
           bad(k, length, "invalid escape `\\" + std::string(text.substr(k + 1, char_length)) + "`",
-              "escapes are \\\\ \\\" \\' \\` \\? \\a \\b \\f \\n \\r \\t \\v \\xHH \\uHHHH \\UHHHHHHHH and octal \\NNN");
+              "escapes are \\\\ \\\" \\' \\` \\? \\a \\b \\f \\n \\r \\t \\v \\xHH \\uHHHH \\UHHHHHHHH and octal "
+              "\\NNN");
         }
       }
       k += length;

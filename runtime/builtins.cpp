@@ -777,7 +777,8 @@ std::vector<Overload> make_overloads() {
   global(Builtin::kEqual, {kDyn, kDyn}, kBool);
   global(Builtin::kNotEqual, {kDyn, kDyn}, kBool);
   for (Builtin b : {Builtin::kLess, Builtin::kLessEqual, Builtin::kGreater, Builtin::kGreaterEqual}) {
-    for (const Type& t : {kBool, kInt, kUint, kDouble, kString, kBytes, kTimestamp, kDuration}) global(b, {t, t}, kBool);
+    for (const Type& t : {kBool, kInt, kUint, kDouble, kString, kBytes, kTimestamp, kDuration})
+      global(b, {t, t}, kBool);
     // Heterogeneous numeric comparison.
     for (const Type& x : {kInt, kUint, kDouble}) {
       for (const Type& y : {kInt, kUint, kDouble}) {

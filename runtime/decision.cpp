@@ -6,12 +6,9 @@ namespace airlock::runtime {
 
 std::string_view outcome_name(Outcome outcome) {
   switch (outcome) {
-    case Outcome::kApprove:
-      return "approve";
-    case Outcome::kDeny:
-      return "deny";
-    case Outcome::kEscalate:
-      return "escalate";
+    case Outcome::kApprove: return "approve";
+    case Outcome::kDeny: return "deny";
+    case Outcome::kEscalate: return "escalate";
   }
   return "escalate";
 }

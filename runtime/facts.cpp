@@ -124,28 +124,17 @@ std::size_t close_enough(std::size_t length) { return std::max<std::size_t>(1, l
 // Whether a runtime value fits a type; an int does not fit a double here (callers convert first).
 bool fits(const Type& type, const Value& value) {
   switch (type.tag()) {
-    case Type::Tag::kDyn:
-      return !value.is_error();
-    case Type::Tag::kNull:
-      return value.kind() == Kind::kNull;
-    case Type::Tag::kBool:
-      return value.kind() == Kind::kBool;
-    case Type::Tag::kInt:
-      return value.kind() == Kind::kInt;
-    case Type::Tag::kUint:
-      return value.kind() == Kind::kUint;
-    case Type::Tag::kDouble:
-      return value.kind() == Kind::kDouble;
-    case Type::Tag::kString:
-      return value.kind() == Kind::kString;
-    case Type::Tag::kBytes:
-      return value.kind() == Kind::kBytes;
-    case Type::Tag::kTimestamp:
-      return value.kind() == Kind::kTimestamp;
-    case Type::Tag::kDuration:
-      return value.kind() == Kind::kDuration;
-    case Type::Tag::kType:
-      return value.kind() == Kind::kType;
+    case Type::Tag::kDyn: return !value.is_error();
+    case Type::Tag::kNull: return value.kind() == Kind::kNull;
+    case Type::Tag::kBool: return value.kind() == Kind::kBool;
+    case Type::Tag::kInt: return value.kind() == Kind::kInt;
+    case Type::Tag::kUint: return value.kind() == Kind::kUint;
+    case Type::Tag::kDouble: return value.kind() == Kind::kDouble;
+    case Type::Tag::kString: return value.kind() == Kind::kString;
+    case Type::Tag::kBytes: return value.kind() == Kind::kBytes;
+    case Type::Tag::kTimestamp: return value.kind() == Kind::kTimestamp;
+    case Type::Tag::kDuration: return value.kind() == Kind::kDuration;
+    case Type::Tag::kType: return value.kind() == Kind::kType;
     case Type::Tag::kList:
       if (value.kind() != Kind::kList) return false;
       return std::all_of(value.as_list().begin(), value.as_list().end(),
@@ -177,23 +166,15 @@ std::string unknown_fact_message(const FactSchema& schema, std::string_view path
 
 std::string json_kind(const Json& json) {
   switch (json.type()) {
-    case Json::value_t::null:
-      return "null";
-    case Json::value_t::boolean:
-      return "bool";
+    case Json::value_t::null: return "null";
+    case Json::value_t::boolean: return "bool";
     case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned:
-      return "int";
-    case Json::value_t::number_float:
-      return "double";
-    case Json::value_t::string:
-      return "string";
-    case Json::value_t::array:
-      return "array";
-    case Json::value_t::object:
-      return "object";
-    default:
-      return "binary";
+    case Json::value_t::number_unsigned: return "int";
+    case Json::value_t::number_float: return "double";
+    case Json::value_t::string: return "string";
+    case Json::value_t::array: return "array";
+    case Json::value_t::object: return "object";
+    default: return "binary";
   }
 }
 
@@ -287,31 +268,21 @@ Result<Value> value_from_json(const Type& type, const Json& json, const std::str
     }
     case Type::Tag::kDyn:
       switch (json.type()) {
-        case Json::value_t::null:
-          return Value::null();
-        case Json::value_t::boolean:
-          return value_from_json(Type::boolean(), json, json_path);
-        case Json::value_t::number_integer:
-          return value_from_json(Type::integer(), json, json_path);
-        case Json::value_t::number_unsigned:
-          return value_from_json(Type::unsigned_integer(), json, json_path);
-        case Json::value_t::number_float:
-          return value_from_json(Type::floating(), json, json_path);
-        case Json::value_t::string:
-          return value_from_json(Type::string(), json, json_path);
-        case Json::value_t::array:
-          return value_from_json(Type::list(Type::dyn()), json, json_path);
-        case Json::value_t::object:
-          return value_from_json(Type::map(Type::string(), Type::dyn()), json, json_path);
-        default:
-          return field_error(json_path, "unsupported JSON value");
+        case Json::value_t::null: return Value::null();
+        case Json::value_t::boolean: return value_from_json(Type::boolean(), json, json_path);
+        case Json::value_t::number_integer: return value_from_json(Type::integer(), json, json_path);
+        case Json::value_t::number_unsigned: return value_from_json(Type::unsigned_integer(), json, json_path);
+        case Json::value_t::number_float: return value_from_json(Type::floating(), json, json_path);
+        case Json::value_t::string: return value_from_json(Type::string(), json, json_path);
+        case Json::value_t::array: return value_from_json(Type::list(Type::dyn()), json, json_path);
+        case Json::value_t::object: return value_from_json(Type::map(Type::string(), Type::dyn()), json, json_path);
+        default: return field_error(json_path, "unsupported JSON value");
       }
     case Type::Tag::kNull:
       if (!json.is_null()) return expected(json_path, type, json_kind(json));
       return Value::null();
     case Type::Tag::kBytes:
-    case Type::Tag::kType:
-      break;
+    case Type::Tag::kType: break;
   }
   return field_error(json_path, "facts of type " + type.name() + " cannot be given as JSON");
 }
@@ -406,26 +377,19 @@ std::string parse_error_detail(const std::string& what, std::size_t byte) {
 
 OrderedJson value_to_json(const Value& value) {
   switch (value.kind()) {
-    case Kind::kNull:
-      return nullptr;
-    case Kind::kBool:
-      return value.as_bool();
-    case Kind::kInt:
-      return value.as_int();
-    case Kind::kUint:
-      return value.as_uint();
+    case Kind::kNull: return nullptr;
+    case Kind::kBool: return value.as_bool();
+    case Kind::kInt: return value.as_int();
+    case Kind::kUint: return value.as_uint();
     case Kind::kDouble:
       if (std::isnan(value.as_double())) return "NaN";
       if (std::isinf(value.as_double())) return value.as_double() > 0 ? "Infinity" : "-Infinity";
       return value.as_double();
     case Kind::kString:
     case Kind::kType:
-    case Kind::kError:
-      return value.as_string();
-    case Kind::kTimestamp:
-      return format_timestamp(value.as_timestamp());
-    case Kind::kDuration:
-      return format_duration(value.as_duration());
+    case Kind::kError: return value.as_string();
+    case Kind::kTimestamp: return format_timestamp(value.as_timestamp());
+    case Kind::kDuration: return format_duration(value.as_duration());
     case Kind::kList: {
       OrderedJson array = OrderedJson::array();
       for (const Value& item : value.as_list()) array.push_back(value_to_json(item));

@@ -291,8 +291,8 @@ std::string format_timestamp(Timestamp timestamp) {
   const std::int64_t second_of_day = timestamp.seconds - days * kSecondsPerDay;
   const internal::CivilDate date = internal::civil_from_days(days);
   char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%04lld-%02d-%02dT%02d:%02d:%02d", static_cast<long long>(date.year),
-                date.month, date.day, static_cast<int>(second_of_day / 3600), static_cast<int>(second_of_day / 60 % 60),
+  std::snprintf(buffer, sizeof buffer, "%04lld-%02d-%02dT%02d:%02d:%02d", static_cast<long long>(date.year), date.month,
+                date.day, static_cast<int>(second_of_day / 3600), static_cast<int>(second_of_day / 60 % 60),
                 static_cast<int>(second_of_day % 60));
   std::string out = buffer;
   append_fraction(out, timestamp.nanos);

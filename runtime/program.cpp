@@ -4,12 +4,9 @@ namespace airlock::runtime {
 
 std::string_view effect_name(Effect effect) {
   switch (effect) {
-    case Effect::kApprove:
-      return "approve";
-    case Effect::kDeny:
-      return "deny";
-    case Effect::kEscalate:
-      return "escalate";
+    case Effect::kApprove: return "approve";
+    case Effect::kDeny: return "deny";
+    case Effect::kEscalate: return "escalate";
   }
   return "escalate";
 }

@@ -176,8 +176,7 @@ std::partial_ordering compare_numbers(const Value& a, const Value& b) {
       if (b.kind() == Kind::kUint) return reverse(compare_uint_double(b.as_uint(), a.as_double()));
       if (b.kind() == Kind::kDouble) return a.as_double() <=> b.as_double();
       break;
-    default:
-      break;
+    default: break;
   }
   return std::partial_ordering::unordered;
 }
@@ -294,10 +293,8 @@ const std::string& Value::as_string() const {
     case Kind::kString:
     case Kind::kBytes:
     case Kind::kType:
-    case Kind::kError:
-      return *static_cast<const std::string*>(heap_.get());
-    default:
-      return empty_string();
+    case Kind::kError: return *static_cast<const std::string*>(heap_.get());
+    default: return empty_string();
   }
 }
 

@@ -57,12 +57,12 @@ enum class Operator : std::uint8_t {
 struct Expr {
   ExprKind kind = ExprKind::kLiteral;
   Span span;
-  Operator op = Operator::kNone;          // kUnary, kBinary
-  std::string name;                       // kIdent, kSelect (field), kCall (function)
-  bool has_target = false;                // kCall: receiver-style call, receiver in children[0]
-  bool parenthesized = false;             // written inside ( ) in the source
-  runtime::Value value;                   // kLiteral
-  std::string spelling;                   // kLiteral: as written ("500 MiB", "0x1F", "'a'", "r\"\\d\"")
+  Operator op = Operator::kNone;  // kUnary, kBinary
+  std::string name;               // kIdent, kSelect (field), kCall (function)
+  bool has_target = false;        // kCall: receiver-style call, receiver in children[0]
+  bool parenthesized = false;     // written inside ( ) in the source
+  runtime::Value value;           // kLiteral
+  std::string spelling;           // kLiteral: as written ("500 MiB", "0x1F", "'a'", "r\"\\d\"")
   std::vector<std::unique_ptr<Expr>> children;
 };
 using ExprPtr = std::unique_ptr<Expr>;
@@ -75,8 +75,8 @@ struct Name {
 // approve | deny | escalate [to ROLE, ...] [requiring N approvals]
 struct EffectClause {
   Span span;
-  Name effect;               // as written; the checker rejects anything but approve/deny/escalate
-  std::vector<Name> roles;   // the role strings' values; span of each string literal
+  Name effect;              // as written; the checker rejects anything but approve/deny/escalate
+  std::vector<Name> roles;  // the role strings' values; span of each string literal
   std::optional<std::int64_t> approvals;
   Span approvals_span;
 };
@@ -120,8 +120,8 @@ struct Expectation {
   enum class Kind : std::uint8_t { kOutcome, kRules, kReviewers, kApprovals, kError };
   Span span;
   Kind kind = Kind::kOutcome;
-  Name outcome;              // kOutcome: approve | deny | escalate, as written
-  std::vector<Name> names;   // kRules ("policy.rule"), kReviewers (roles)
+  Name outcome;             // kOutcome: approve | deny | escalate, as written
+  std::vector<Name> names;  // kRules ("policy.rule"), kReviewers (roles)
   std::int64_t approvals = 0;
 };
 

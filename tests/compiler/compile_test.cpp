@@ -107,8 +107,8 @@ TEST(Compiler, TheExampleDecidesAsLanguageMdSays) {
   runtime::Decision approved = runtime::evaluate(program, set.tests[0].given);
   EXPECT_EQ(approved.outcome, Outcome::kApprove);
 
-  runtime::Decision escalated = runtime::evaluate(
-      program, facts_from(R"({"transfer": {"channel": "upload", "workspace": "ws1"},
+  runtime::Decision escalated =
+      runtime::evaluate(program, facts_from(R"({"transfer": {"channel": "upload", "workspace": "ws1"},
                               "file": {"type": "text/csv", "size": 100}, "content": {"nhs_numbers": 3}})"));
   EXPECT_EQ(escalated.outcome, Outcome::kEscalate);
   EXPECT_EQ(escalated.reviewers.roles, (std::vector<std::string>{"data-engineer", "information-governance"}));
@@ -117,8 +117,8 @@ TEST(Compiler, TheExampleDecidesAsLanguageMdSays) {
   EXPECT_EQ(escalated.rules[0].reason, "the file holds 3 NHS numbers");
   EXPECT_EQ(escalated.rules[0].location, "policies/ingress.policy:16:3");
 
-  runtime::Decision denied = runtime::evaluate(
-      program, facts_from(R"({"transfer": {"channel": "import", "workspace": "ws1"},
+  runtime::Decision denied =
+      runtime::evaluate(program, facts_from(R"({"transfer": {"channel": "import", "workspace": "ws1"},
                               "file": {"type": "application/x-dosexec", "size": 100}})"));
   EXPECT_EQ(denied.outcome, Outcome::kDeny);
 
@@ -131,8 +131,8 @@ TEST(Compiler, TheExampleDecidesAsLanguageMdSays) {
     EXPECT_EQ(none.reviewers.roles, (std::vector<std::string>{"data-approver"})) << json;
   }
 
-  runtime::Decision otherwise = runtime::evaluate(
-      program, facts_from(R"({"transfer": {"channel": "upload", "workspace": "ws1"},
+  runtime::Decision otherwise =
+      runtime::evaluate(program, facts_from(R"({"transfer": {"channel": "upload", "workspace": "ws1"},
                               "file": {"type": "image/png", "size": 100}})"));
   EXPECT_EQ(otherwise.outcome, Outcome::kEscalate);
   ASSERT_EQ(otherwise.rules.size(), 1u);
@@ -167,7 +167,8 @@ TEST(Compiler, UnknownFactSuggestsTheClosestOne) {
 }
 
 TEST(Compiler, ComparingANumberWithAStringIsATypeError) {
-  CompiledPolicySet set = compile_one("policy \"p\" {\n  applies to upload\n  rule r { deny when file.size > \"big\" }\n}\n");
+  CompiledPolicySet set =
+      compile_one("policy \"p\" {\n  applies to upload\n  rule r { deny when file.size > \"big\" }\n}\n");
   EXPECT_FALSE(set.ok());
   EXPECT_EQ(first_error(set),
             "test.policy:3:22: error: cannot compare int with string using `>` | help: both sides must be numbers, or "
@@ -175,7 +176,8 @@ TEST(Compiler, ComparingANumberWithAStringIsATypeError) {
 }
 
 TEST(Compiler, EqualityBetweenUnrelatedTypesIsATypeError) {
-  CompiledPolicySet set = compile_one("policy \"p\" {\n  applies to upload\n  rule r { deny when file.size == \"big\" }\n}\n");
+  CompiledPolicySet set =
+      compile_one("policy \"p\" {\n  applies to upload\n  rule r { deny when file.size == \"big\" }\n}\n");
   EXPECT_EQ(first_error(set).rfind("test.policy:3:22: error: cannot compare int with string using `==`", 0), 0u)
       << first_error(set);
 }
@@ -234,8 +236,7 @@ TEST(Compiler, WhenMustBeABool) {
 }
 
 TEST(Compiler, BecauseMustBeAString) {
-  CompiledPolicySet set =
-      compile_one("policy \"p\" {\n  applies to upload\n  rule r { deny because file.size }\n}\n");
+  CompiledPolicySet set = compile_one("policy \"p\" {\n  applies to upload\n  rule r { deny because file.size }\n}\n");
   EXPECT_EQ(first_error(set),
             "test.policy:3:25: error: `because` must be string, but this is int | help: convert it with string(...)");
 }
@@ -261,7 +262,8 @@ TEST(Compiler, LetsAreVisibleInLaterLetsAndRules) {
 }
 
 TEST(Compiler, AnUnusedLetIsAWarningNotAnError) {
-  CompiledPolicySet set = compile_one("policy \"p\" {\n  applies to upload\n  let spare = 1\n  rule r { approve }\n}\n");
+  CompiledPolicySet set =
+      compile_one("policy \"p\" {\n  applies to upload\n  let spare = 1\n  rule r { approve }\n}\n");
   EXPECT_TRUE(set.ok()) << all_diagnostics(set);
   ASSERT_FALSE(set.diagnostics.empty());
   EXPECT_EQ(set.diagnostics[0].severity, Severity::kWarning);
@@ -291,7 +293,8 @@ test "t" { given { file: {size: "big"} } expect approve }
 }
 
 TEST(Compiler, GivenAcceptsTimestampsAndSizes) {
-  CompiledPolicySet set = compile_one(R"(policy "p" { applies to upload rule late { deny when now > timestamp("2026-01-01T00:00:00Z") } }
+  CompiledPolicySet set =
+      compile_one(R"(policy "p" { applies to upload rule late { deny when now > timestamp("2026-01-01T00:00:00Z") } }
 test "t" { given { transfer: {channel: "upload"}, now: timestamp("2026-06-01T00:00:00Z"), file: {size: 2 MiB} } expect deny }
 )");
   ASSERT_TRUE(set.ok()) << all_diagnostics(set);

@@ -1,7 +1,8 @@
 // Rendering of compiler messages: headline, source line, caret line, help.
+#include "airlock/compiler/diagnostic.h"
+
 #include <gtest/gtest.h>
 
-#include "airlock/compiler/diagnostic.h"
 #include "parser.h"
 
 namespace airlock::compiler {

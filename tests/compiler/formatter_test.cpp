@@ -183,8 +183,8 @@ TEST(Formatter, LeavesTheLanguageExampleEssentiallyAsWritten) {
 }
 
 TEST(Formatter, KeepsCommentsInsideExpressionsBeforeTheirLine) {
-  const std::string output = check_format(
-      "policy \"p\" {\n  when a && // first\n    b /* second */ || c\n}\n", "inside");
+  const std::string output =
+      check_format("policy \"p\" {\n  when a && // first\n    b /* second */ || c\n}\n", "inside");
   EXPECT_EQ(output, "policy \"p\" {\n  // first\n  /* second */\n  when a && b || c\n}\n");
 }
 
@@ -208,8 +208,9 @@ TEST(Formatter, PrintsMinimalParenthesesButKeepsLogicalGrouping) {
 TEST(Formatter, PrintsStringsWithDoubleQuotesAndKeepsLiteralSpellings) {
   const std::string output = check_format(
       "policy 'p' {\n  let a = 'it\\'s \"x\"'\n  let b = 0x1F + 10KiB + 1e3 + 2u\n  let c = r'\\d'\n}\n", "literals");
-  EXPECT_EQ(output,
-            "policy \"p\" {\n  let a = \"it's \\\"x\\\"\"\n  let b = 0x1F + 10 KiB + 1e3 + 2u\n  let c = r\"\\d\"\n}\n");
+  EXPECT_EQ(
+      output,
+      "policy \"p\" {\n  let a = \"it's \\\"x\\\"\"\n  let b = 0x1F + 10 KiB + 1e3 + 2u\n  let c = r\"\\d\"\n}\n");
 }
 
 TEST(Formatter, ReturnsDiagnosticsAndNoTextOnSyntaxErrors) {

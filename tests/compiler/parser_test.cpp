@@ -1,12 +1,12 @@
 // The parser: source text -> AST with spans, and readable syntax errors.
+#include "parser.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include "parser.h"
 
 namespace airlock::compiler {
 namespace {
@@ -258,8 +258,7 @@ TEST(Parser, InvalidEscapeIsReportedWhereItStands) {
   EXPECT_EQ(parsed.diagnostics[0].headline(), "<expr>:1:9: error: invalid escape `\\q`");
   EXPECT_EQ(parsed.diagnostics[0].length, 2u);
   EXPECT_EQ(first_expression_error(R"("\u12")"), "<expr>:1:2: error: invalid escape `\\u12`");
-  EXPECT_EQ(first_expression_error(R"("\uD800")"),
-            "<expr>:1:2: error: invalid Unicode code point in escape `\\uD800`");
+  EXPECT_EQ(first_expression_error(R"("\uD800")"), "<expr>:1:2: error: invalid Unicode code point in escape `\\uD800`");
 }
 
 TEST(Parser, AppliesCelPrecedence) {
@@ -351,7 +350,8 @@ TEST(Parser, ReportsAMissingClosingBraceOfAPolicy) {
 
 TEST(Parser, ReportsAMissingClosingBraceOfARule) {
   const std::string error = first_error("policy \"p\" {\n  rule r {\n    deny\n    when a b\n  }\n}\n");
-  EXPECT_EQ(error, "test.policy:4:12: error: unexpected `b`, expected `when`, `unless`, `because` or `}` to close rule `r`");
+  EXPECT_EQ(error,
+            "test.policy:4:12: error: unexpected `b`, expected `when`, `unless`, `because` or `}` to close rule `r`");
   EXPECT_EQ(first_error("policy \"p\" {\n  let x = (a b)\n}\n"),
             "test.policy:2:14: error: unexpected `b`, expected `)`");
 }
@@ -414,8 +414,7 @@ TEST(Parser, FileLargerThanTheLimitIsNotParsed) {
   ParsedFile parsed = parse("policy \"long name\" {}", limits);
   ASSERT_EQ(parsed.diagnostics.size(), 1u);
   EXPECT_EQ(parsed.diagnostics[0].line, 0u);
-  EXPECT_EQ(parsed.diagnostics[0].headline(),
-            "test.policy: error: file is too large (21 bytes; the limit is 10)");
+  EXPECT_EQ(parsed.diagnostics[0].headline(), "test.policy: error: file is too large (21 bytes; the limit is 10)");
 }
 
 TEST(Parser, DeepBracketsAreAnErrorNotACrash) {
@@ -436,12 +435,8 @@ std::string repeat(std::string_view piece, std::size_t count) {
 
 TEST(Parser, LongOperatorChainsAreAnErrorNotACrash) {
   const std::vector<std::string> hostile = {
-      "1" + repeat("+1", 500'000),
-      repeat("!", 1'000'000) + "x",
-      "a" + repeat(".b", 500'000),
-      "a" + repeat("[0]", 333'333),
-      "a" + repeat(" ? b : a", 125'000),
-      repeat("-", 1'000'000) + "1",
+      "1" + repeat("+1", 500'000),  repeat("!", 1'000'000) + "x",      "a" + repeat(".b", 500'000),
+      "a" + repeat("[0]", 333'333), "a" + repeat(" ? b : a", 125'000), repeat("-", 1'000'000) + "1",
   };
   for (const std::string& expression : hostile) {
     ParsedFile parsed = parse(wrap(expression));

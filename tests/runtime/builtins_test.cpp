@@ -222,7 +222,9 @@ TEST(Builtins, TrimRemovesUnicodeWhiteSpace) {
   expect_same(call(Builtin::kTrim, {S("\u200bx")}), S("\u200bx"));  // zero-width space is not white space
 }
 
-Value glob(std::string text, std::string pattern) { return call(Builtin::kGlob, {S(std::move(text)), S(std::move(pattern))}); }
+Value glob(std::string text, std::string pattern) {
+  return call(Builtin::kGlob, {S(std::move(text)), S(std::move(pattern))});
+}
 
 TEST(Builtins, GlobStarStaysWithinASegment) {
   expect_same(glob("data.csv", "*.csv"), B(true));
@@ -328,8 +330,10 @@ TEST(Builtins, StringConversions) {
 }
 
 TEST(Builtins, BoolBytesAndIdentityConversions) {
-  for (const char* yes : {"true", "True", "TRUE", "t", "T", "1"}) expect_same(call(Builtin::kToBool, {S(yes)}), B(true));
-  for (const char* no : {"false", "False", "FALSE", "f", "F", "0"}) expect_same(call(Builtin::kToBool, {S(no)}), B(false));
+  for (const char* yes : {"true", "True", "TRUE", "t", "T", "1"})
+    expect_same(call(Builtin::kToBool, {S(yes)}), B(true));
+  for (const char* no : {"false", "False", "FALSE", "f", "F", "0"})
+    expect_same(call(Builtin::kToBool, {S(no)}), B(false));
   expect_error(call(Builtin::kToBool, {S("yes")}), "cannot convert");
   expect_same(call(Builtin::kToBytes, {S("é")}), Value::bytes("é"));
   expect_same(call(Builtin::kToInt, {I(5)}), I(5));

@@ -27,9 +27,9 @@ struct SourceFile {
 struct CompileLimits {
   std::size_t max_file_bytes = 4u << 20;
   std::size_t max_total_bytes = 64u << 20;
-  std::uint32_t max_nesting_depth = 100;   // brackets and expression depth
-  std::size_t max_rules = 100'000;          // across the policy set
-  std::size_t max_errors_per_file = 25;     // further errors in a file are summarised
+  std::uint32_t max_nesting_depth = 100;  // brackets and expression depth
+  std::size_t max_rules = 100'000;        // across the policy set
+  std::size_t max_errors_per_file = 25;   // further errors in a file are summarised
 };
 
 struct CompileOptions {

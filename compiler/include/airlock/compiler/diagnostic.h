@@ -16,8 +16,8 @@ struct Diagnostic {
   std::uint32_t column = 0;  // 1-based, in code points
   std::uint32_t length = 1;  // code points to underline on that line
   std::string message;
-  std::string help;          // "did you mean `file.size`?"; may be empty
-  std::string source_line;   // the text of the line, without its newline
+  std::string help;         // "did you mean `file.size`?"; may be empty
+  std::string source_line;  // the text of the line, without its newline
 
   // The first line alone: "policies/a.policy:3:7: error: unknown fact `file.sise`".
   std::string headline() const;
