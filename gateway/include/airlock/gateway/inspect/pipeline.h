@@ -1,0 +1,89 @@
+// The streaming inspection of one file: every inspector fed chunk by chunk, none holding the file.
+// Fills the file, archive, scan, content and table facts of LANGUAGE.md. See gateway/README.md.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "airlock/gateway/inspect/archive.h"
+#include "airlock/gateway/inspect/clamd.h"
+#include "airlock/gateway/inspect/identifiers.h"
+#include "airlock/gateway/inspect/table.h"
+#include "airlock/runtime/facts.h"
+#include "airlock/runtime/result.h"
+
+namespace airlock::gateway::inspect {
+
+struct InspectionLimits {
+  // The prefix buffered for type sniffing (libmagic) and text detection.
+  std::size_t sniff_bytes = 64u << 10;
+  TableLimits table;
+  ArchiveLimits archive;
+};
+
+// What the client said about the file before sending it.
+struct DeclaredFile {
+  std::string name;                   // "cohort.csv"; gives file.name and file.extension
+  std::string type;                   // the declared MIME type (file.declared_type)
+  std::optional<std::uint64_t> size;  // the declared length; more bytes than this is an error
+};
+
+struct InspectionOptions {
+  InspectionLimits limits;
+  ClamdOptions clamd;  // address empty: scan.result is "skipped"
+  DeclaredFile declared;
+};
+
+// Everything the inspectors found, in plain C++ (fill() turns it into facts).
+struct InspectionReport {
+  std::uint64_t size = 0;
+  std::string sha256;    // lower-case hex, after finish()
+  std::string type;      // MIME type sniffed from the content
+  std::string encoding;  // libmagic's charset ("us-ascii", "utf-8", "binary")
+  bool text = false;
+  IdentifierCounts identifiers;
+  TableStats table;  // table.is_table false when the file is not CSV/TSV or did not parse
+  bool is_archive = false;
+  ArchiveReport archive;
+  ScanReport scan;
+};
+
+class InspectionPipeline {
+ public:
+  explicit InspectionPipeline(InspectionOptions options);
+  ~InspectionPipeline();
+  InspectionPipeline(InspectionPipeline&&) noexcept;
+  InspectionPipeline& operator=(InspectionPipeline&&) noexcept;
+
+  // Feeds the next bytes of the file to every inspector. Errors: more bytes than declared, or a call
+  // after finish(). No allocation per chunk once the sniffing prefix is full.
+  runtime::Status update(std::span<const char> chunk);
+
+  // Sets the facts already known, for early decisions: file.name, file.extension, file.declared_type,
+  // file.size (the declared size when there is one, else the bytes so far) and, once any byte has
+  // arrived, file.type sniffed from the prefix received so far.
+  void facts_so_far(runtime::Facts& facts);
+
+  // Completes every inspector. Archives are read back from `quarantine_path` (the file as stored),
+  // streaming and bounded. An error (an unreadable archive, a missing file) still leaves every other
+  // fact measured; callers must not approve a file whose inspection failed.
+  runtime::Status finish(const std::string& quarantine_path);
+
+  // Sets every fact the inspection knows (after finish()).
+  void fill(runtime::Facts& facts) const;
+
+  const InspectionReport& report() const;
+  std::uint64_t bytes_received() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// "Cohort.CSV" -> "csv"; "archive.tar.gz" -> "gz"; "README" and ".bashrc" -> "".
+std::string file_extension(std::string_view name);
+
+}  // namespace airlock::gateway::inspect

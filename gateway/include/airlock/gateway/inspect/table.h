@@ -1,0 +1,79 @@
+// Streaming statistics of a CSV or TSV table (RFC 4180: quotes, doubled quotes, CRLF, newlines in quotes).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace airlock::gateway::inspect {
+
+struct TableLimits {
+  // A row longer than this marks the file as not a table (memory is bounded by it).
+  std::size_t max_row_bytes = 1u << 20;
+  std::size_t max_columns = 10'000;
+};
+
+struct TableStats {
+  bool is_table = false;
+  std::string problem;    // why the file is not a table, when it is not
+  std::int64_t rows = 0;  // data rows, without the header
+  std::int64_t columns = 0;
+  std::vector<std::string> column_names;
+  std::vector<std::string> identifier_columns;
+  std::vector<std::string> count_columns;
+  std::int64_t min_count = 0;  // 0 when no count column holds a non-zero value
+  std::int64_t zero_cells = 0;
+  std::int64_t dates_of_birth = 0;  // date values in columns named like a date of birth
+};
+
+// True when a column name says it holds identifiers (nhs_number, patient_id, postcode, dob, email, name,
+// address, phone, ...). Names are compared lower-case with everything but letters and digits removed.
+bool is_identifier_column_name(std::string_view name);
+// True for column names such as dob, date_of_birth, BirthDate.
+bool is_birth_date_column_name(std::string_view name);
+
+class TableInspector {
+ public:
+  explicit TableInspector(char delimiter, TableLimits limits = {});
+
+  void update(std::span<const char> data);
+  // Ends the last row and computes the statistics; call once after the last chunk.
+  void finish();
+  const TableStats& stats() const { return stats_; }
+
+ private:
+  enum class State : std::uint8_t { kFieldStart, kUnquoted, kQuoted, kQuoteInQuoted };
+
+  struct Column {
+    std::int64_t non_empty = 0;
+    std::int64_t integers = 0;  // non-negative integer values
+    std::int64_t zeros = 0;
+    std::int64_t min_non_zero = 0;  // 0 until a non-zero integer is seen
+    std::int64_t nhs_numbers = 0;
+    std::int64_t postcodes = 0;
+    std::int64_t emails = 0;
+    std::int64_t dates = 0;
+  };
+
+  void end_field();
+  void end_row();
+  void fail(std::string problem);
+
+  char delimiter_;
+  TableLimits limits_;
+  TableStats stats_;
+  State state_ = State::kFieldStart;
+  bool failed_ = false;
+  bool finished_ = false;
+  bool skip_line_feed_ = false;  // the row ended at a CR; a following LF belongs to it
+  bool row_has_content_ = false;
+  bool in_header_ = true;
+  std::size_t row_bytes_ = 0;
+  std::size_t column_ = 0;
+  std::string field_;
+  std::vector<Column> columns_;
+};
+
+}  // namespace airlock::gateway::inspect

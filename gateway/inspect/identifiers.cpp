@@ -1,0 +1,398 @@
+#include "airlock/gateway/inspect/identifiers.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace airlock::gateway::inspect {
+namespace {
+
+constexpr std::uint8_t kDigit = 1;
+constexpr std::uint8_t kUpper = 2;
+constexpr std::uint8_t kLower = 4;
+constexpr std::uint8_t kLocalPart = 8;  // may appear in an email's local part
+constexpr std::uint8_t kDomainPart = 16;
+constexpr std::uint8_t kAlnum = kDigit | kUpper | kLower;
+
+constexpr std::array<std::uint8_t, 256> make_classes() {
+  std::array<std::uint8_t, 256> classes{};
+  for (int c = '0'; c <= '9'; ++c) classes[c] = kDigit | kLocalPart | kDomainPart;
+  for (int c = 'A'; c <= 'Z'; ++c) classes[c] = kUpper | kLocalPart | kDomainPart;
+  for (int c = 'a'; c <= 'z'; ++c) classes[c] = kLower | kLocalPart | kDomainPart;
+  for (char c : {'.', '_', '%', '+', '-'}) classes[static_cast<unsigned char>(c)] |= kLocalPart;
+  classes['-'] |= kDomainPart;
+  return classes;
+}
+constexpr std::array<std::uint8_t, 256> kClasses = make_classes();
+
+// How far after a date-of-birth label ("DOB: ") a date may start and still be its value.
+constexpr std::uint64_t kLabelReach = 48;
+constexpr std::uint32_t kMaxLocalPart = 64;
+constexpr std::uint32_t kMaxDomain = 253;
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return is_digit(c); });
+}
+
+// Outward codes: A9, A99, A9A, AA9, AA99, AA9A.
+bool is_outward_code(std::string_view s) {
+  switch (s.size()) {
+    case 2: return is_upper(s[0]) && is_digit(s[1]);
+    case 3:
+      return is_upper(s[0]) &&
+             ((is_digit(s[1]) && (is_digit(s[2]) || is_upper(s[2]))) || (is_upper(s[1]) && is_digit(s[2])));
+    case 4: return is_upper(s[0]) && is_upper(s[1]) && is_digit(s[2]) && (is_digit(s[3]) || is_upper(s[3]));
+    default: return false;
+  }
+}
+
+bool is_inward_code(std::string_view s) { return s.size() == 3 && is_digit(s[0]) && is_upper(s[1]) && is_upper(s[2]); }
+
+int parse_small(std::string_view digits) {
+  int value = 0;
+  for (char c : digits) value = value * 10 + (c - '0');
+  return value;
+}
+
+bool is_calendar_date(int year, int month, int day) {
+  if (year < 1880 || year > 2099 || month < 1 || month > 12 || day < 1) return false;
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  int days = month == 2 && !leap ? 28 : kDays[month - 1];
+  return day <= days;
+}
+
+// Three digit groups as a numeric date: d/m/yyyy (one or two digits for day and month) or yyyy/m/d.
+bool is_date_groups(std::string_view a, std::string_view b, std::string_view c) {
+  if (b.empty() || b.size() > 2) return false;
+  if (a.size() == 4 && !c.empty() && c.size() <= 2)
+    return is_calendar_date(parse_small(a), parse_small(b), parse_small(c));
+  if (c.size() == 4 && !a.empty() && a.size() <= 2)
+    return is_calendar_date(parse_small(c), parse_small(b), parse_small(a));
+  return false;
+}
+
+}  // namespace
+
+bool is_valid_nhs_number(std::string_view digits) {
+  if (digits.size() != 10 || !all_digits(digits)) return false;
+  if (std::all_of(digits.begin(), digits.end(), [&](char c) { return c == digits[0]; })) return false;
+  int sum = 0;
+  for (int i = 0; i < 9; ++i) sum += (digits[i] - '0') * (10 - i);
+  int check = 11 - sum % 11;
+  if (check == 11) check = 0;
+  if (check == 10) return false;
+  return check == digits[9] - '0';
+}
+
+bool is_nhs_number_value(std::string_view value) {
+  if (value.size() == 10) return is_valid_nhs_number(value);
+  if (value.size() != 12 || value[3] != value[7] || (value[3] != ' ' && value[3] != '-')) return false;
+  char digits[10];
+  std::copy_n(value.data(), 3, digits);
+  std::copy_n(value.data() + 4, 3, digits + 3);
+  std::copy_n(value.data() + 8, 4, digits + 6);
+  return is_valid_nhs_number(std::string_view(digits, 10));
+}
+
+bool is_uk_postcode(std::string_view value) {
+  if (value == "GIR 0AA" || value == "GIR0AA") return true;
+  auto space = value.find(' ');
+  if (space != std::string_view::npos) {
+    return space + 4 == value.size() && is_outward_code(value.substr(0, space)) &&
+           is_inward_code(value.substr(space + 1));
+  }
+  if (value.size() < 5 || value.size() > 7) return false;
+  return is_outward_code(value.substr(0, value.size() - 3)) && is_inward_code(value.substr(value.size() - 3));
+}
+
+bool is_email_address(std::string_view value) {
+  auto at = value.find('@');
+  if (at == 0 || at == std::string_view::npos || at > kMaxLocalPart) return false;
+  for (std::size_t i = 0; i < at; ++i) {
+    if (!(kClasses[static_cast<unsigned char>(value[i])] & kLocalPart)) return false;
+  }
+  std::string_view domain = value.substr(at + 1);
+  if (domain.empty() || domain.size() > kMaxDomain) return false;
+  std::size_t labels = 0;
+  std::string_view last;
+  while (true) {
+    auto dot = domain.find('.');
+    std::string_view label = domain.substr(0, dot);
+    if (label.empty()) return false;
+    for (char c : label) {
+      if (!(kClasses[static_cast<unsigned char>(c)] & kDomainPart)) return false;
+    }
+    ++labels;
+    last = label;
+    if (dot == std::string_view::npos) break;
+    domain.remove_prefix(dot + 1);
+  }
+  return labels >= 2 && last.size() >= 2 && std::all_of(last.begin(), last.end(), [](char c) {
+           return (kClasses[static_cast<unsigned char>(c)] & (kUpper | kLower)) != 0;
+         });
+}
+
+bool is_date_value(std::string_view value) {
+  std::string_view parts[3];
+  std::size_t position = 0;
+  char separator = 0;
+  for (int part = 0; part < 3; ++part) {
+    std::size_t start = position;
+    while (position < value.size() && is_digit(value[position])) ++position;
+    parts[part] = value.substr(start, position - start);
+    if (parts[part].empty()) return false;
+    if (part == 2) break;
+    if (position >= value.size()) return false;
+    char c = value[position];
+    if (c != '/' && c != '-' && c != '.') return false;
+    if (separator != 0 && c != separator) return false;
+    separator = c;
+    ++position;
+  }
+  if (position < value.size() && value[position] != 'T' && value[position] != ' ') return false;
+  return is_date_groups(parts[0], parts[1], parts[2]);
+}
+
+void IdentifierScanner::update(std::span<const char> text) {
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    std::uint8_t cls = kClasses[c];
+    if (cls & kAlnum) {
+      if (word_length_ == 0) {
+        word_start_ = offset_;
+        word_digits_ = true;
+        word_upper_alnum_ = true;
+      }
+      if (word_length_ < kWordBytes) word_[word_length_] = ch;
+      if (word_length_ < std::numeric_limits<std::uint32_t>::max()) ++word_length_;
+      word_digits_ = word_digits_ && (cls & kDigit);
+      word_upper_alnum_ = word_upper_alnum_ && (cls & (kDigit | kUpper));
+    } else {
+      if (word_length_ != 0) end_word();
+      if (separator_length_ == 0) separator_first_ = ch;
+      separator_last_ = ch;
+      if (separator_length_ < std::numeric_limits<std::uint32_t>::max()) ++separator_length_;
+    }
+    email_step(c);
+    ++offset_;
+  }
+}
+
+void IdentifierScanner::finish() {
+  if (word_length_ != 0) end_word();
+  flush_groups();
+  if (in_domain_) end_email(' ');
+  local_length_ = 0;
+}
+
+void IdentifierScanner::end_word() {
+  const bool fits = word_length_ <= kWordBytes;
+  const std::string_view word(word_.data(), std::min<std::size_t>(word_length_, kWordBytes));
+  const bool single_separator = separator_length_ == 1;
+  const bool joiner = single_separator && (separator_first_ == ' ' || separator_first_ == '-' ||
+                                           separator_first_ == '/' || separator_first_ == '.');
+
+  // Digit groups are matched when their sequence ends, so "943 476 5919" counts once, as a whole.
+  if (word_digits_ && fits) {
+    const bool joins = group_count_ > 0 && joiner && (group_separator_ == 0 || group_separator_ == separator_first_);
+    if (!joins && group_count_ > 0 && joiner && separator_first_ != ' ') groups_[group_count_ - 1].glued = true;
+    add_digit_group(joins);
+  } else {
+    if (group_count_ > 0 && joiner && separator_first_ != ' ') groups_[group_count_ - 1].glued = true;
+    flush_groups();
+  }
+
+  // Postcodes: one word ("SW1A1AA") or an outward code, one space and an inward code ("SW1A 1AA").
+  if (word_upper_alnum_ && fits) {
+    if (word.size() >= 5 && is_uk_postcode(word)) {
+      ++counts_.postcodes;
+    } else if (single_separator && separator_first_ == ' ' &&
+               ((previous_word_outward_ && is_inward_code(word)) || (previous_word_is_gir_ && word == "0AA"))) {
+      ++counts_.postcodes;
+    }
+    previous_word_outward_ = is_outward_code(word);
+    previous_word_is_gir_ = word == "GIR";
+  } else {
+    previous_word_outward_ = false;
+    previous_word_is_gir_ = false;
+  }
+
+  if (dates_by_label_ && !word_digits_ && fits && word.size() >= 3) {
+    char lower[kWordBytes];
+    for (std::size_t i = 0; i < word.size(); ++i) {
+      char c = word[i];
+      lower[i] = is_upper(c) ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+    std::string_view name(lower, word.size());
+    if (name == "dob" || name == "birth" || name == "born" || name == "birthdate" || name == "dateofbirth" ||
+        name == "birthday") {
+      label_active_ = true;
+      label_end_ = offset_;
+    }
+  }
+
+  word_length_ = 0;
+  separator_length_ = 0;
+}
+
+void IdentifierScanner::add_digit_group(bool joins_previous) {
+  if (!joins_previous || group_count_ == kMaxGroups) {
+    flush_groups();
+    joins_previous = false;
+  }
+  if (joins_previous && group_separator_ == 0) group_separator_ = separator_first_;
+  if (group_count_ == 0) groups_plus_ = separator_length_ > 0 && separator_last_ == '+';
+  Group& group = groups_[group_count_++];
+  std::copy_n(word_.data(), word_length_, group.digits.data());
+  group.length = static_cast<std::uint8_t>(word_length_);
+  group.glued = false;
+  group.start = word_start_;
+}
+
+bool IdentifierScanner::match_phone(std::size_t first, std::size_t count) const {
+  if (groups_[first + count - 1].glued) return false;
+  char digits[kWordBytes * kMaxGroups];
+  std::size_t length = 0;
+  for (std::size_t i = first; i < first + count; ++i) {
+    std::copy_n(groups_[i].digits.data(), groups_[i].length, digits + length);
+    length += groups_[i].length;
+  }
+  std::string_view number(digits, length);
+  if (first == 0 && groups_plus_) {
+    // +44 then 9 or 10 digits, the first not 0: "+44 20 7946 0958", "+447700900123".
+    if (count > 1 && groups_[first].length < 2) return false;
+    return number.substr(0, 2) == "44" && (length == 11 || length == 12) && number[2] != '0';
+  }
+  // 0 then 9 or 10 digits, not 00 (an international prefix), groups of three or more: "020 7946 0958".
+  if (number[0] != '0' || (length != 10 && length != 11) || number[1] == '0') return false;
+  for (std::size_t i = first; i < first + count; ++i) {
+    if (count > 1 && groups_[i].length < 3) return false;
+  }
+  return true;
+}
+
+void IdentifierScanner::flush_groups() {
+  const std::size_t n = group_count_;
+  if (n == 0) return;
+  group_count_ = 0;
+  auto length = [&](std::size_t i) { return groups_[i].length; };
+  auto nhs_334 = [&](std::size_t i) {
+    if (i + 3 > n || length(i) != 3 || length(i + 1) != 3 || length(i + 2) != 4 || groups_[i + 2].glued) return false;
+    char digits[10];
+    std::copy_n(groups_[i].digits.data(), 3, digits);
+    std::copy_n(groups_[i + 1].digits.data(), 3, digits + 3);
+    std::copy_n(groups_[i + 2].digits.data(), 4, digits + 6);
+    return is_valid_nhs_number(std::string_view(digits, 10));
+  };
+  auto single_nhs = [&](std::size_t i) {
+    return length(i) == 10 && !groups_[i].glued && is_valid_nhs_number(std::string_view(groups_[i].digits.data(), 10));
+  };
+  auto single = [&](std::size_t i) {
+    if (single_nhs(i)) {
+      ++counts_.nhs_numbers;
+    } else if (match_phone(i, 1)) {
+      ++counts_.phone_numbers;
+    }
+  };
+
+  if (n == 1) {
+    single(0);
+  } else if (group_separator_ == ' ') {
+    // Numbers written in groups: take the longest reading at each position, left to right.
+    std::size_t i = 0;
+    while (i < n) {
+      if (nhs_334(i)) {
+        ++counts_.nhs_numbers;
+        i += 3;
+        continue;
+      }
+      if (single_nhs(i)) {
+        ++counts_.nhs_numbers;
+        ++i;
+        continue;
+      }
+      std::size_t taken = 0;
+      for (std::size_t k = std::min<std::size_t>(n - i, 5); k >= 1; --k) {
+        if (match_phone(i, k)) {
+          taken = k;
+          break;
+        }
+      }
+      if (taken > 0) {
+        ++counts_.phone_numbers;
+        i += taken;
+      } else {
+        ++i;
+      }
+    }
+  } else {
+    // Joined by '-', '/' or '.': the whole sequence is one thing or nothing.
+    if (group_separator_ == '-' && n == 3 && nhs_334(0)) {
+      ++counts_.nhs_numbers;
+    } else if (group_separator_ == '-' && match_phone(0, n)) {
+      ++counts_.phone_numbers;
+    } else if (n == 3 && !groups_[2].glued &&
+               is_date_groups(std::string_view(groups_[0].digits.data(), length(0)),
+                              std::string_view(groups_[1].digits.data(), length(1)),
+                              std::string_view(groups_[2].digits.data(), length(2)))) {
+      if (label_active_ && groups_[0].start >= label_end_ && groups_[0].start - label_end_ <= kLabelReach) {
+        ++counts_.dates_of_birth;
+        label_active_ = false;  // one date per label
+      }
+    }
+  }
+  if (label_active_ && groups_[n - 1].start > label_end_ + kLabelReach) label_active_ = false;
+  group_separator_ = 0;
+  groups_plus_ = false;
+}
+
+void IdentifierScanner::email_step(unsigned char c) {
+  const std::uint8_t cls = kClasses[c];
+  if (!in_domain_) {
+    if (cls & kLocalPart) {
+      if (local_length_ <= kMaxLocalPart) ++local_length_;
+    } else if (c == '@' && local_length_ > 0 && local_length_ <= kMaxLocalPart) {
+      in_domain_ = true;
+      domain_length_ = 0;
+      label_length_ = 0;
+      label_alpha_ = true;
+      previous_label_length_ = 0;
+      previous_label_alpha_ = false;
+      dots_ = 0;
+    } else {
+      local_length_ = 0;
+    }
+    return;
+  }
+  if (cls & kDomainPart) {
+    ++label_length_;
+    label_alpha_ = label_alpha_ && (cls & (kUpper | kLower));
+    if (++domain_length_ > kMaxDomain) {
+      in_domain_ = false;
+      local_length_ = 0;
+    }
+  } else if (c == '.' && label_length_ > 0) {
+    previous_label_length_ = label_length_;
+    previous_label_alpha_ = label_alpha_;
+    ++dots_;
+    label_length_ = 0;
+    label_alpha_ = true;
+    ++domain_length_;
+  } else {
+    end_email(c);
+  }
+}
+
+void IdentifierScanner::end_email(unsigned char next) {
+  // "a@b.com" ends at the first byte that cannot continue the domain; "a@b.com." drops the final dot.
+  const bool valid = (label_length_ >= 2 && label_alpha_ && dots_ >= 1) ||
+                     (label_length_ == 0 && dots_ >= 2 && previous_label_length_ >= 2 && previous_label_alpha_);
+  if (valid) ++counts_.emails;
+  in_domain_ = false;
+  local_length_ = (kClasses[next] & kLocalPart) ? 1 : 0;
+}
+
+}  // namespace airlock::gateway::inspect

@@ -1,0 +1,130 @@
+#include "airlock/gateway/inspect/identifiers.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+
+namespace airlock::gateway::inspect {
+namespace {
+
+IdentifierCounts scan(std::string_view text, std::size_t chunk = 0, bool dates_by_label = true) {
+  IdentifierScanner scanner(dates_by_label);
+  if (chunk == 0) chunk = text.size() + 1;
+  for (std::size_t i = 0; i < text.size(); i += chunk) {
+    scanner.update(std::span<const char>(text.data() + i, std::min(chunk, text.size() - i)));
+  }
+  scanner.finish();
+  return scanner.counts();
+}
+
+TEST(NhsNumber, AcceptsAValidCheckDigit) {
+  EXPECT_TRUE(is_valid_nhs_number("9434765919"));
+  EXPECT_TRUE(is_valid_nhs_number("5738563913"));
+  EXPECT_TRUE(is_nhs_number_value("943 476 5919"));
+  EXPECT_TRUE(is_nhs_number_value("943-476-5919"));
+}
+
+TEST(NhsNumber, RejectsAWrongCheckDigitRemainderTenAndRepeatedDigits) {
+  EXPECT_FALSE(is_valid_nhs_number("9434765918"));
+  EXPECT_FALSE(is_valid_nhs_number("1111111111"));
+  EXPECT_FALSE(is_valid_nhs_number("0000000000"));
+  // 123456789: sum 10*1+9*2+...+2*9 = 210, 210 mod 11 = 1, check 10: no valid number starts so.
+  for (char last = '0'; last <= '9'; ++last) EXPECT_FALSE(is_valid_nhs_number(std::string("123456789") + last));
+  EXPECT_FALSE(is_nhs_number_value("943 476-5919"));
+  EXPECT_FALSE(is_valid_nhs_number("943476591"));
+}
+
+TEST(IdentifierScanner, CountsNhsNumbersWrittenInEveryForm) {
+  auto counts = scan("a 9434765919, b 943 476 5919; c 943-476-5919 and 5738563913\n");
+  EXPECT_EQ(counts.nhs_numbers, 4);
+  EXPECT_EQ(counts.phone_numbers, 0);
+}
+
+TEST(IdentifierScanner, IgnoresNumbersThatOnlyContainAnNhsNumber) {
+  auto counts = scan("94347659190 19434765919 9434765919.5 x9434765919 9434765918");
+  EXPECT_EQ(counts.nhs_numbers, 0);
+}
+
+TEST(IdentifierScanner, FindsANumberSplitAcrossChunksExactlyOnce) {
+  const std::string text = "id,nhs\n1,943 476 5919\n2,5738563913\n3,4809865347\n";
+  for (std::size_t chunk = 1; chunk <= text.size(); ++chunk) {
+    EXPECT_EQ(scan(text, chunk).nhs_numbers, 3) << "chunk size " << chunk;
+  }
+}
+
+TEST(IdentifierScanner, CountsSpaceSeparatedNumbersOneByOne) {
+  EXPECT_EQ(scan("9434765919 5738563913 4809865347").nhs_numbers, 3);
+}
+
+TEST(IdentifierScanner, CountsUkPostcodes) {
+  auto counts = scan("SW1A 1AA, M1 1AE; B33 8TH (CR2 6XH) DN55 1PT EC1A1BB GIR 0AA\n");
+  EXPECT_EQ(counts.postcodes, 7);
+}
+
+TEST(IdentifierScanner, DoesNotTakePracticeCodesOrWordsForPostcodes) {
+  auto counts = scan("P81001 Y02345 A1 ABC 1AB SW1A 1AAA sw1a 1aa ABCDEFG\n");
+  EXPECT_EQ(counts.postcodes, 0);
+}
+
+TEST(Postcode, MatchesWholeValues) {
+  EXPECT_TRUE(is_uk_postcode("SW1A 1AA"));
+  EXPECT_TRUE(is_uk_postcode("M11AE"));
+  EXPECT_TRUE(is_uk_postcode("GIR 0AA"));
+  EXPECT_FALSE(is_uk_postcode("SW1A  1AA"));
+  EXPECT_FALSE(is_uk_postcode("1AA"));
+}
+
+TEST(IdentifierScanner, CountsEmailAddresses) {
+  auto counts = scan("Write to jane.doe+audit@nhs.net or ops@data.example.co.uk. Not: a@b, @x.com, x@.com, a@b.c1\n");
+  EXPECT_EQ(counts.emails, 2);
+}
+
+TEST(IdentifierScanner, FindsAnEmailSplitAcrossChunks) {
+  const std::string text = "contact: someone.else@example.org, thanks";
+  for (std::size_t chunk = 1; chunk <= text.size(); ++chunk) EXPECT_EQ(scan(text, chunk).emails, 1);
+}
+
+TEST(Email, MatchesWholeValues) {
+  EXPECT_TRUE(is_email_address("a.b@nhs.net"));
+  EXPECT_FALSE(is_email_address("a.b@nhs"));
+  EXPECT_FALSE(is_email_address("a b@nhs.net"));
+  EXPECT_FALSE(is_email_address("@nhs.net"));
+}
+
+TEST(IdentifierScanner, CountsUkPhoneNumbers) {
+  auto counts = scan("call 020 7946 0958, 07700 900123, +44 20 7946 0958, +447700900123 or 0161 496 0000.\n");
+  EXPECT_EQ(counts.phone_numbers, 5);
+}
+
+TEST(IdentifierScanner, DoesNotTakeCountsOrShortNumbersForPhoneNumbers) {
+  auto counts = scan("0 1 2 3 4 5 6 7 8 9 10; 00441234567890; +1 555 123 4567; 012345; 2023 1234 5678\n");
+  EXPECT_EQ(counts.phone_numbers, 0);
+}
+
+TEST(IdentifierScanner, CountsDatesAfterABirthLabelOnly) {
+  auto counts = scan(
+      "DOB: 12/03/1980. Date of birth 1975-11-02, born 3.4.1990. Admitted 01/02/2020. "
+      "dob 31/02/1980 (no such day)\n");
+  EXPECT_EQ(counts.dates_of_birth, 3);
+}
+
+TEST(IdentifierScanner, CountsOneDatePerLabel) { EXPECT_EQ(scan("DOB 01/02/1980 seen 03/04/2020").dates_of_birth, 1); }
+
+TEST(IdentifierScanner, LeavesDatesToTheTableWhenLabelsAreOff) {
+  EXPECT_EQ(scan("DOB: 12/03/1980", 0, /*dates_by_label=*/false).dates_of_birth, 0);
+}
+
+TEST(DateValue, AcceptsCommonNumericForms) {
+  EXPECT_TRUE(is_date_value("12/03/1980"));
+  EXPECT_TRUE(is_date_value("1980-03-12"));
+  EXPECT_TRUE(is_date_value("1980-03-12T00:00:00"));
+  EXPECT_TRUE(is_date_value("29.02.2000"));
+  EXPECT_FALSE(is_date_value("29.02.1900"));
+  EXPECT_FALSE(is_date_value("12/03-1980"));
+  EXPECT_FALSE(is_date_value("13/13/1980"));
+  EXPECT_FALSE(is_date_value("12345"));
+}
+
+}  // namespace
+}  // namespace airlock::gateway::inspect

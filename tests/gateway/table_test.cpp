@@ -1,0 +1,108 @@
+#include "airlock/gateway/inspect/table.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace airlock::gateway::inspect {
+namespace {
+
+TableStats parse(const std::string& text, char delimiter = ',', std::size_t chunk = 0, TableLimits limits = {}) {
+  TableInspector table(delimiter, limits);
+  if (chunk == 0) chunk = text.size() + 1;
+  for (std::size_t i = 0; i < text.size(); i += chunk) {
+    table.update(std::span<const char>(text.data() + i, std::min(chunk, text.size() - i)));
+  }
+  table.finish();
+  return table.stats();
+}
+
+TEST(TableInspector, CountsRowsColumnsAndHeaderNames) {
+  auto stats = parse("practice,year,patients\nP81001,2023,1543\nP81002,2023,87\n");
+  EXPECT_TRUE(stats.is_table);
+  EXPECT_EQ(stats.rows, 2);
+  EXPECT_EQ(stats.columns, 3);
+  EXPECT_EQ(stats.column_names, (std::vector<std::string>{"practice", "year", "patients"}));
+  EXPECT_TRUE(stats.identifier_columns.empty());
+}
+
+TEST(TableInspector, ParsesQuotesDoubledQuotesCrlfAndNewlinesInQuotes) {
+  const std::string text = "name,\"note, with comma\"\r\n\"Smith, J\",\"said \"\"hi\"\"\nthen left\"\r\n\"x\",y\r\n";
+  for (std::size_t chunk = 1; chunk <= text.size(); ++chunk) {
+    auto stats = parse(text, ',', chunk);
+    ASSERT_TRUE(stats.is_table) << stats.problem;
+    EXPECT_EQ(stats.rows, 2) << "chunk " << chunk;
+    EXPECT_EQ(stats.column_names, (std::vector<std::string>{"name", "note, with comma"}));
+  }
+}
+
+TEST(TableInspector, ReadsTabSeparatedValues) {
+  auto stats = parse("region\tcount\nNorth\t12\nSouth\t0\n", '\t');
+  EXPECT_TRUE(stats.is_table);
+  EXPECT_EQ(stats.columns, 2);
+  EXPECT_EQ(stats.min_count, 12);
+  EXPECT_EQ(stats.zero_cells, 1);
+}
+
+TEST(TableInspector, FindsTheSmallestNonZeroCountAndZeroCells) {
+  auto stats = parse(
+      "region,age_band,n_patients,deaths,year\n"
+      "North,40-49,120,0,2023\nSouth,40-49,7,3,2023\nEast,50-59,*,0,2023\n");
+  EXPECT_EQ(stats.count_columns, (std::vector<std::string>{"n_patients", "deaths"}));
+  EXPECT_EQ(stats.min_count, 3);
+  EXPECT_EQ(stats.zero_cells, 2);
+}
+
+TEST(TableInspector, NamesIdentifierColumnsByNameAndByContent) {
+  auto stats = parse(
+      "NHS Number,ref,Postcode,count,email_address\n"
+      "9434765919,5738563913,SW1A 1AA,3,a@nhs.net\n"
+      "x,4809865347,M1 1AE,4,b@nhs.net\n");
+  EXPECT_EQ(stats.identifier_columns, (std::vector<std::string>{"NHS Number", "ref", "Postcode", "email_address"}));
+  EXPECT_EQ(stats.count_columns, (std::vector<std::string>{"count"}));
+  EXPECT_EQ(stats.min_count, 3);
+}
+
+TEST(TableInspector, CountsDatesInBirthDateColumns) {
+  auto stats = parse("id,date_of_birth,admitted\n1,12/03/1980,01/02/2020\n2,1975-11-02,01/02/2020\n3,,x\n");
+  EXPECT_EQ(stats.dates_of_birth, 2);
+  EXPECT_EQ(stats.identifier_columns, (std::vector<std::string>{"date_of_birth"}));
+}
+
+TEST(TableInspector, SkipsBlankLinesAndAcceptsAMissingFinalNewline) {
+  auto stats = parse("\na,b\n1,2\n\n3,4");
+  EXPECT_TRUE(stats.is_table);
+  EXPECT_EQ(stats.rows, 2);
+}
+
+TEST(TableInspector, RejectsRaggedRows) {
+  auto stats = parse("a,b\n1,2\n3\n");
+  EXPECT_FALSE(stats.is_table);
+  EXPECT_EQ(stats.problem, "row 2 has 1 fields, the header has 2");
+}
+
+TEST(TableInspector, RejectsAnUnclosedQuote) { EXPECT_FALSE(parse("a,b\n\"1,2\n").is_table); }
+
+TEST(TableInspector, RejectsARowOverTheCap) {
+  TableLimits limits;
+  limits.max_row_bytes = 64;
+  auto stats = parse("a,b\n" + std::string(100, 'x') + ",1\n", ',', 7, limits);
+  EXPECT_FALSE(stats.is_table);
+  EXPECT_EQ(stats.problem, "a row is longer than 64 bytes");
+}
+
+TEST(ColumnNames, RecogniseIdentifiersAndBirthDates) {
+  for (const char* name : {"nhs_number", "NHSNumber", "patient_id", "postcode", "DOB", "email", "Name",
+                           "address_line_1", "phone", "Surname"}) {
+    EXPECT_TRUE(is_identifier_column_name(name)) << name;
+  }
+  for (const char* name : {"practice", "count", "region", "year", "age_band", "n"}) {
+    EXPECT_FALSE(is_identifier_column_name(name)) << name;
+  }
+  EXPECT_TRUE(is_birth_date_column_name("BirthDate"));
+  EXPECT_TRUE(is_birth_date_column_name("patient_dob"));
+  EXPECT_FALSE(is_birth_date_column_name("admission_date"));
+}
+
+}  // namespace
+}  // namespace airlock::gateway::inspect
