@@ -13,11 +13,30 @@
 #endif
 
 namespace airlock::cli {
+#ifdef AIRLOCK_HAVE_STORE
+CommandSpec audit_command();  // audit_command.cpp
+#endif
+#ifdef AIRLOCK_WITH_GATEWAY
+CommandSpec serve_command();  // serve_command.cpp
+#endif
+#ifdef AIRLOCK_WITH_K8S
+CommandSpec sync_command();  // sync_command.cpp
+#endif
 namespace {
 
 // Later commands (serve, import, sync, audit) slot in here.
 std::vector<CommandSpec> command_table() {
-  return {check_command(), eval_command(), expr_command(), test_command(), fmt_command()};
+  std::vector<CommandSpec> commands{check_command(), eval_command(), expr_command(), test_command(), fmt_command()};
+#ifdef AIRLOCK_HAVE_STORE
+  commands.push_back(audit_command());
+#endif
+#ifdef AIRLOCK_WITH_GATEWAY
+  commands.push_back(serve_command());
+#endif
+#ifdef AIRLOCK_WITH_K8S
+  commands.push_back(sync_command());
+#endif
+  return commands;
 }
 
 std::string overview(const std::vector<CommandSpec>& commands) {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "airlock/runtime/result.h"
 
@@ -42,5 +43,19 @@ class FileStore {
   // Deletes whatever is stored for the transfer (quarantine or denied).
   virtual runtime::Status remove(const std::string& id) = 0;
 };
+
+// A transfer id as the store makes them: exactly 32 lower-case hex characters.
+bool valid_transfer_id(std::string_view id);
+
+// A name that is safe as one path component: the part after the last '/' or '\\', without control
+// characters or leading dots, at most kMaxSafeNameBytes bytes (never splitting a UTF-8 sequence);
+// `fallback` when nothing is left (or only "." / "..").
+inline constexpr std::size_t kMaxSafeNameBytes = 200;
+std::string safe_name(std::string_view name, std::string_view fallback = "file");
+
+// What release() does when rename(2) fails with EXDEV: copies `source` into a temporary file beside
+// `target`, syncs it, checks that its SHA-256 equals the source's, renames it to `target`, syncs the
+// directory, then deletes `source`. A crash leaves either no `target` or a complete one.
+runtime::Status copy_verify_rename(const std::string& source, const std::string& target);
 
 }  // namespace airlock::gateway

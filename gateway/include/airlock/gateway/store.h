@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "airlock/gateway/transfer.h"
@@ -75,6 +76,7 @@ class TransferStore {
 
   // Records that bytes [0, new_offset) are durably stored, only if the stored offset is still
   // `expected_offset` ("conflict" otherwise). Not audited (offsets move with every chunk).
+  // Only while the transfer is receiving ("conflict" in any other state); "invalid" past a known length.
   virtual Status advance_offset(const std::string& id, std::uint64_t expected_offset, std::uint64_t new_offset,
                                 UnixMillis now) = 0;
   // Sets a deferred length once (tus Upload-Length on a later PATCH).
@@ -98,7 +100,17 @@ class TransferStore {
   virtual Result<AuditVerification> verify_audit() = 0;
 };
 
+// The hash of the event before the first one.
+inline constexpr std::string_view kGenesisHash = "0000000000000000000000000000000000000000000000000000000000000000";
+
+// SHA-256 (lower-case hex) over event.previous_hash and the event's fields, each as a netstring
+// (docs/audit.md defines it so that an auditor can recompute it). Ignores event.hash.
+std::string audit_event_hash(const AuditEvent& event);
+
 // Verifies the audit chain of a database file without opening it for writing (`airlock audit verify`).
 Result<AuditVerification> verify_audit_file(const std::string& path);
+// Reads the audit events of a database file read-only, in sequence order (`airlock audit list`);
+// an empty `transfer_id` reads them all.
+Result<std::vector<AuditEvent>> read_audit_file(const std::string& path, const std::string& transfer_id = {});
 
 }  // namespace airlock::gateway

@@ -32,6 +32,9 @@ std::optional<TransferState> parse_state(std::string_view name);
 // Whether the lifecycle allows `from` -> `to`. Any state may go to kFailed; terminal states
 // (denied, rejected, failed, revoked, materialised is not terminal: it may be revoked) stay put.
 bool transition_allowed(TransferState from, TransferState to);
+// Denied, rejected and revoked: no transition leaves them. (Failed is final unless the failure is
+// retryable, when it may go back to receiving; the store checks `Transfer::retryable` for that edge.)
+bool is_terminal(TransferState state);
 
 // Milliseconds since the Unix epoch. The store never reads a clock: callers pass the time.
 using UnixMillis = std::int64_t;

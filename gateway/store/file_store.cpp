@@ -1,0 +1,388 @@
+// Quarantine and release on a local directory tree, with POSIX calls so that every step that must be
+// durable (file data, directory entries) is synced explicitly.
+#include "airlock/gateway/file_store.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace airlock::gateway {
+
+using runtime::Error;
+using runtime::Result;
+using runtime::Status;
+
+namespace {
+
+constexpr std::size_t kCopyBuffer = 1 << 20;
+
+Error errno_error(std::string_view what, const std::string& path, int error_number) {
+  return Error{"storage: " + std::string(what) + " " + path + ": " + std::strerror(error_number)};
+}
+
+// Closes a descriptor when it goes out of scope.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd = -1) : fd_(fd) {}
+  FileDescriptor(FileDescriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  FileDescriptor& operator=(FileDescriptor&& other) noexcept {
+    if (this != &other) {
+      reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  ~FileDescriptor() { reset(); }
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_;
+};
+
+Status sync_directory(const std::string& path) {
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return errno_error("cannot open directory", path, errno);
+  if (::fsync(fd.get()) != 0) return errno_error("cannot sync directory", path, errno);
+  return Status::ok();
+}
+
+std::string parent_of(const std::string& path) { return std::filesystem::path(path).parent_path().string(); }
+
+// mkdir with mode 0700 when missing; syncs the parent when it made the directory, so that the entry
+// survives a crash.
+Status make_directory(const std::string& path) {
+  if (::mkdir(path.c_str(), 0700) == 0) return sync_directory(parent_of(path));
+  if (errno != EEXIST) return errno_error("cannot create directory", path, errno);
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return errno_error("cannot inspect", path, errno);
+  if (!S_ISDIR(info.st_mode)) return Error{"storage: " + path + " exists and is not a directory"};
+  return Status::ok();
+}
+
+Status write_all(int fd, const char* data, std::size_t size, std::uint64_t offset, const std::string& path) {
+  while (size > 0) {
+    ssize_t written = ::pwrite(fd, data, size, static_cast<off_t>(offset));
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("cannot write", path, errno);
+    }
+    data += written;
+    size -= static_cast<std::size_t>(written);
+    offset += static_cast<std::uint64_t>(written);
+  }
+  return Status::ok();
+}
+
+std::string hex_of(const unsigned char* bytes, std::size_t size) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(size * 2);
+  for (std::size_t i = 0; i < size; ++i) {
+    hex += kHex[bytes[i] >> 4];
+    hex += kHex[bytes[i] & 0x0f];
+  }
+  return hex;
+}
+
+// Reads `fd` from its start to its end and returns the SHA-256 of its bytes, in hex.
+Result<std::string> sha256_of(int fd, const std::string& path) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!context || EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) != 1) {
+    return Error{"storage: SHA-256 is unavailable"};
+  }
+  std::vector<char> buffer(kCopyBuffer);
+  std::uint64_t offset = 0;
+  while (true) {
+    ssize_t got = ::pread(fd, buffer.data(), buffer.size(), static_cast<off_t>(offset));
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("cannot read", path, errno);
+    }
+    if (got == 0) break;
+    EVP_DigestUpdate(context.get(), buffer.data(), static_cast<std::size_t>(got));
+    offset += static_cast<std::uint64_t>(got);
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_DigestFinal_ex(context.get(), digest, &length) != 1) return Error{"storage: SHA-256 failed"};
+  return hex_of(digest, length);
+}
+
+bool exists(const std::string& path) {
+  struct stat info {};
+  return ::lstat(path.c_str(), &info) == 0;
+}
+
+class LocalQuarantineWriter final : public QuarantineWriter {
+ public:
+  LocalQuarantineWriter(FileDescriptor fd, std::string path, std::uint64_t size)
+      : fd_(std::move(fd)), path_(std::move(path)), size_(size) {}
+
+  Status append(std::span<const char> bytes) override {
+    // pwrite at our own idea of the end: a partial write leaves size_ at what did land.
+    const char* data = bytes.data();
+    std::size_t left = bytes.size();
+    while (left > 0) {
+      ssize_t written = ::pwrite(fd_.get(), data, left, static_cast<off_t>(size_));
+      if (written < 0) {
+        if (errno == EINTR) continue;
+        return errno_error("cannot write", path_, errno);
+      }
+      data += written;
+      left -= static_cast<std::size_t>(written);
+      size_ += static_cast<std::uint64_t>(written);
+    }
+    return Status::ok();
+  }
+
+  Status sync() override {
+    while (::fdatasync(fd_.get()) != 0) {
+      if (errno != EINTR) return errno_error("cannot sync", path_, errno);
+    }
+    return Status::ok();
+  }
+
+  std::uint64_t size() const override { return size_; }
+
+ private:
+  FileDescriptor fd_;
+  std::string path_;
+  std::uint64_t size_;
+};
+
+class LocalFileStore final : public FileStore {
+ public:
+  explicit LocalFileStore(std::string root)
+      : root_(std::move(root)),
+        quarantine_(root_ + "/quarantine"),
+        released_(root_ + "/released"),
+        denied_(root_ + "/denied") {}
+
+  Status lay_out() {
+    std::error_code error;
+    std::filesystem::create_directories(root_, error);
+    if (error) return Error{"storage: cannot create " + root_ + ": " + error.message()};
+    for (const std::string& directory : {quarantine_, released_, denied_}) {
+      if (Status status = make_directory(directory); !status) return status;
+    }
+    return Status::ok();
+  }
+
+  std::string quarantine_path(const std::string& id) const override {
+    if (!valid_transfer_id(id)) return {};
+    return quarantine_ + "/" + id + "/data";
+  }
+
+  Result<std::unique_ptr<QuarantineWriter>> open_for_append(const std::string& id, std::uint64_t offset) override {
+    if (!valid_transfer_id(id)) return Error{"invalid: `" + id + "` is not a transfer id"};
+    const std::string directory = quarantine_ + "/" + id;
+    if (Status status = make_directory(directory); !status) return Error{status.message()};
+    const std::string path = directory + "/data";
+    const bool is_new = !exists(path);
+    FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd.valid()) return errno_error("cannot open", path, errno);
+    if (is_new) {
+      if (Status status = sync_directory(directory); !status) return Error{status.message()};
+    }
+    struct stat info {};
+    if (::fstat(fd.get(), &info) != 0) return errno_error("cannot inspect", path, errno);
+    const auto size = static_cast<std::uint64_t>(info.st_size);
+    if (size < offset) {
+      return Error{"storage: " + path + " holds " + std::to_string(size) + " bytes, fewer than the " +
+                   std::to_string(offset) + " recorded as received"};
+    }
+    if (size > offset) {
+      // Bytes written but never recorded as durable (a crash between write and advance_offset).
+      if (::ftruncate(fd.get(), static_cast<off_t>(offset)) != 0) return errno_error("cannot truncate", path, errno);
+      if (::fdatasync(fd.get()) != 0) return errno_error("cannot sync", path, errno);
+    }
+    return std::unique_ptr<QuarantineWriter>(std::make_unique<LocalQuarantineWriter>(std::move(fd), path, offset));
+  }
+
+  Result<std::string> release(const std::string& id, const std::string& datasource,
+                              const std::string& filename) override {
+    if (!valid_transfer_id(id)) return Error{"invalid: `" + id + "` is not a transfer id"};
+    const std::string source_directory = quarantine_ + "/" + id;
+    const std::string source = source_directory + "/data";
+    const std::string datasource_directory = released_ + "/" + safe_name(datasource, "default");
+    const std::string target_directory = datasource_directory + "/" + id;
+    const std::string target = target_directory + "/" + safe_name(filename);
+    if (!exists(source)) {
+      // Released before a crash that came before the state change: releasing again is a no-op.
+      if (exists(target)) return target;
+      return Error{"not_found: no quarantined bytes for transfer " + id};
+    }
+    for (const std::string& directory : {datasource_directory, target_directory}) {
+      if (Status status = make_directory(directory); !status) return Error{status.message()};
+    }
+    if (::rename(source.c_str(), target.c_str()) != 0) {
+      if (errno != EXDEV) return errno_error("cannot move to " + target + " from", source, errno);
+      if (Status status = copy_verify_rename(source, target); !status) return Error{status.message()};
+    } else {
+      if (Status status = sync_directory(target_directory); !status) return Error{status.message()};
+      if (Status status = sync_directory(source_directory); !status) return Error{status.message()};
+    }
+    // The emptied quarantine directory goes; failing to remove it loses nothing.
+    if (::rmdir(source_directory.c_str()) == 0) (void)sync_directory(quarantine_);
+    return target;
+  }
+
+  Status retain_denied(const std::string& id) override {
+    if (!valid_transfer_id(id)) return Error{"invalid: `" + id + "` is not a transfer id"};
+    const std::string source = quarantine_ + "/" + id;
+    const std::string target = denied_ + "/" + id;
+    if (!exists(source)) return Status::ok();  // nothing received, or retained already
+    if (exists(target)) {
+      std::error_code error;
+      std::filesystem::remove_all(target, error);
+      if (error) return Error{"storage: cannot replace " + target + ": " + error.message()};
+    }
+    if (::rename(source.c_str(), target.c_str()) != 0)
+      return errno_error("cannot move to " + target + " from", source, errno);
+    if (Status status = sync_directory(denied_); !status) return status;
+    return sync_directory(quarantine_);
+  }
+
+  Status remove(const std::string& id) override {
+    if (!valid_transfer_id(id)) return Error{"invalid: `" + id + "` is not a transfer id"};
+    for (const std::string& parent : {quarantine_, denied_}) {
+      std::string path = parent;
+      path += "/";
+      path += id;
+      if (!exists(path)) continue;
+      std::error_code error;
+      std::filesystem::remove_all(path, error);
+      if (error) return Error{"storage: cannot delete " + path + ": " + error.message()};
+      if (Status status = sync_directory(parent); !status) return status;
+    }
+    return Status::ok();
+  }
+
+ private:
+  std::string root_;
+  std::string quarantine_;
+  std::string released_;
+  std::string denied_;
+};
+
+// The length of the UTF-8 sequence that `lead` starts, or 0 for a byte that cannot start one.
+std::size_t utf8_sequence_length(unsigned char lead) {
+  if (lead < 0x80) return 1;
+  if ((lead & 0xe0) == 0xc0) return 2;
+  if ((lead & 0xf0) == 0xe0) return 3;
+  if ((lead & 0xf8) == 0xf0) return 4;
+  return 0;
+}
+
+}  // namespace
+
+bool valid_transfer_id(std::string_view id) {
+  if (id.size() != 32) return false;
+  for (char c : id) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+std::string safe_name(std::string_view name, std::string_view fallback) {
+  if (std::size_t slash = name.find_last_of("/\\"); slash != std::string_view::npos) name.remove_prefix(slash + 1);
+  std::string cleaned;
+  for (char c : name) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) continue;
+    cleaned += c;
+  }
+  std::size_t dots = cleaned.find_first_not_of('.');
+  cleaned.erase(0, dots == std::string::npos ? cleaned.size() : dots);
+  // Cap the length without cutting a UTF-8 sequence in two; drop malformed sequences on the way.
+  std::string capped;
+  for (std::size_t i = 0; i < cleaned.size();) {
+    std::size_t length = utf8_sequence_length(static_cast<unsigned char>(cleaned[i]));
+    bool well_formed = length > 0 && i + length <= cleaned.size();
+    for (std::size_t k = 1; well_formed && k < length; ++k) {
+      well_formed = (static_cast<unsigned char>(cleaned[i + k]) & 0xc0) == 0x80;
+    }
+    if (!well_formed) {
+      ++i;
+      continue;
+    }
+    if (capped.size() + length > kMaxSafeNameBytes) break;
+    capped.append(cleaned, i, length);
+    i += length;
+  }
+  if (capped.empty()) return std::string(fallback);
+  return capped;
+}
+
+Status copy_verify_rename(const std::string& source, const std::string& target) {
+  FileDescriptor in(::open(source.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!in.valid()) return errno_error("cannot open", source, errno);
+  Result<std::string> source_hash = sha256_of(in.get(), source);
+  if (!source_hash) return Error{source_hash.message()};
+
+  const std::string directory = parent_of(target);
+  unsigned char random[8];
+  if (RAND_bytes(random, sizeof random) != 1) return Error{"storage: the random number generator failed"};
+  const std::string temporary = directory + "/.airlock-partial-" + hex_of(random, sizeof random);
+  FileDescriptor out(::open(temporary.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!out.valid()) return errno_error("cannot create", temporary, errno);
+  auto discard = [&](Status status) {
+    ::unlink(temporary.c_str());
+    return status;
+  };
+
+  std::vector<char> buffer(kCopyBuffer);
+  std::uint64_t offset = 0;
+  while (true) {
+    ssize_t got = ::pread(in.get(), buffer.data(), buffer.size(), static_cast<off_t>(offset));
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return discard(errno_error("cannot read", source, errno));
+    }
+    if (got == 0) break;
+    if (Status status = write_all(out.get(), buffer.data(), static_cast<std::size_t>(got), offset, temporary);
+        !status) {
+      return discard(status);
+    }
+    offset += static_cast<std::uint64_t>(got);
+  }
+  if (::fdatasync(out.get()) != 0) return discard(errno_error("cannot sync", temporary, errno));
+  // Read back what the target file system holds: the copy is checked, not assumed.
+  Result<std::string> copy_hash = sha256_of(out.get(), temporary);
+  if (!copy_hash) return discard(Error{copy_hash.message()});
+  if (*copy_hash != *source_hash) {
+    return discard(Error{"storage: the copy of " + source + " has SHA-256 " + *copy_hash + ", not " + *source_hash});
+  }
+  if (::rename(temporary.c_str(), target.c_str()) != 0) {
+    return discard(errno_error("cannot move to " + target + " from", temporary, errno));
+  }
+  if (Status status = sync_directory(directory); !status) return status;
+  if (::unlink(source.c_str()) != 0) return errno_error("cannot delete", source, errno);
+  return sync_directory(parent_of(source));
+}
+
+Result<std::unique_ptr<FileStore>> FileStore::open(const std::string& root) {
+  if (root.empty()) return Error{"invalid: the file store needs a root directory"};
+  auto store = std::make_unique<LocalFileStore>(root);
+  if (Status status = store->lay_out(); !status) return Error{status.message()};
+  return std::unique_ptr<FileStore>(std::move(store));
+}
+
+}  // namespace airlock::gateway

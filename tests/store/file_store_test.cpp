@@ -1,0 +1,250 @@
+#include "airlock/gateway/file_store.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "store_test_support.h"
+
+namespace airlock::gateway {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kId = "0123456789abcdef0123456789abcdef";
+
+std::unique_ptr<FileStore> open_files(const std::string& root) {
+  Result<std::unique_ptr<FileStore>> files = FileStore::open(root);
+  if (!files) throw std::runtime_error(files.message());
+  return std::move(*files);
+}
+
+void quarantine(FileStore& files, const std::string& id, const std::string& bytes) {
+  auto writer = files.open_for_append(id, 0);
+  ASSERT_TRUE(writer) << writer.message();
+  ASSERT_TRUE((*writer)->append(bytes));
+  ASSERT_TRUE((*writer)->sync());
+}
+
+std::size_t entries_in(const std::string& directory) {
+  std::size_t count = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(directory)) ++count;
+  return count;
+}
+
+TEST(FileStore, LaysOutPrivateDirectories) {
+  store_test::TempDir dir;
+  auto files = open_files(dir.file("root"));
+  for (const char* name : {"quarantine", "released", "denied"}) {
+    struct stat info {};
+    ASSERT_EQ(::stat(dir.file(std::string("root/") + name).c_str(), &info), 0) << name;
+    EXPECT_TRUE(S_ISDIR(info.st_mode));
+    EXPECT_EQ(info.st_mode & 0777, 0700u) << name;
+  }
+  EXPECT_EQ(files->quarantine_path(kId), dir.file("root/quarantine/" + kId + "/data"));
+}
+
+TEST(FileStore, RefusesIdsThatAreNotHex) {
+  store_test::TempDir dir;
+  auto files = open_files(dir.path());
+  for (const std::string& id : {std::string("../../etc"), std::string(32, 'g'),
+                                std::string("ABCDEF0123456789ABCDEF0123456789"), std::string(31, 'a'), std::string()}) {
+    EXPECT_EQ(files->quarantine_path(id), "") << id;
+    auto writer = files->open_for_append(id, 0);
+    ASSERT_FALSE(writer) << id;
+    EXPECT_TRUE(writer.message().starts_with("invalid:")) << writer.message();
+    EXPECT_FALSE(files->release(id, "ds", "a.csv"));
+    EXPECT_FALSE(files->retain_denied(id));
+    EXPECT_FALSE(files->remove(id));
+  }
+  EXPECT_TRUE(valid_transfer_id(kId));
+}
+
+TEST(FileStore, AppendsAndReportsTheSize) {
+  store_test::TempDir dir;
+  auto files = open_files(dir.path());
+  auto writer = files->open_for_append(kId, 0);
+  ASSERT_TRUE(writer) << writer.message();
+  EXPECT_EQ((*writer)->size(), 0u);
+  ASSERT_TRUE((*writer)->append(std::string("hello ")));
+  ASSERT_TRUE((*writer)->append(std::string("world")));
+  ASSERT_TRUE((*writer)->sync());
+  EXPECT_EQ((*writer)->size(), 11u);
+  EXPECT_EQ(store_test::read_file(files->quarantine_path(kId)), "hello world");
+}
+
+TEST(FileStore, ReopeningTruncatesBytesPastTheRecordedOffset) {
+  store_test::TempDir dir;
+  auto files = open_files(dir.path());
+  quarantine(*files, kId, "0123456789");
+  auto writer = files->open_for_append(kId, 4);
+  ASSERT_TRUE(writer) << writer.message();
+  EXPECT_EQ((*writer)->size(), 4u);
+  EXPECT_EQ(store_test::read_file(files->quarantine_path(kId)), "0123");
+  ASSERT_TRUE((*writer)->append(std::string("abc")));
+  EXPECT_EQ(store_test::read_file(files->quarantine_path(kId)), "0123abc");
+}
+
+TEST(FileStore, AFileShorterThanItsOffsetIsAnError) {
+  store_test::TempDir dir;
+  auto files = open_files(dir.path());
+  quarantine(*files, kId, "0123");
+  auto writer = files->open_for_append(kId, 10);
+  ASSERT_FALSE(writer);
+  EXPECT_TRUE(writer.message().starts_with("storage:")) << writer.message();
+  EXPECT_EQ(store_test::read_file(files->quarantine_path(kId)), "0123");  // nothing is lost
+}
+
+TEST(FileStore, ReleasesByRenameIntoTheDataSourcesArea) {
+  store_test::TempDir dir;
+  auto files = open_files(dir.path());
+  quarantine(*files, kId, "a,b\n1,2\n");
+  Result<std::string> released = files->release(kId, "cohort", "counts.csv");
+  ASSERT_TRUE(released) << released.message();
+  EXPECT_EQ(*released, dir.file("released/cohort/" + kId + "/counts.csv"));
+  EXPECT_EQ(store_test::read_file(*released), "a,b\n1,2\n");
+  EXPECT_FALSE(fs::exists(dir.file("quarantine/" + kId)));
+  // Releasing again (a crash came between the rename and the state change) finds it released.
+  Result<std::string> again = files->release(kId, "cohort", "counts.csv");
+  ASSERT_TRUE(again) << again.message();
+  EXPECT_EQ(*again, *released);
+  Result<std::string> nothing = files->release("ffffffffffffffffffffffffffffffff", "cohort", "x");
+  ASSERT_FALSE(nothing);
+  EXPECT_TRUE(nothing.message().starts_with("not_found:")) << nothing.message();
+}
+
+TEST(FileStore, ReleaseSanitisesTheDataSourceAndTheFileName) {
+  store_test::TempDir dir;
+  auto files = open_files(dir.file("root"));
+  quarantine(*files, kId, "secret");
+  Result<std::string> released = files->release(kId, "../../..", "../../etc/passwd");
+  ASSERT_TRUE(released) << released.message();
+  EXPECT_EQ(*released, dir.file("root/released/default/" + kId + "/passwd"));
+  EXPECT_TRUE(fs::exists(*released));
+  EXPECT_EQ(entries_in(dir.path()), 1u);  // nothing escaped the root
+}
+
+TEST(SafeName, KeepsOnlyASafeBaseName) {
+  EXPECT_EQ(safe_name("counts.csv"), "counts.csv");
+  EXPECT_EQ(safe_name("../../etc/passwd"), "passwd");
+  EXPECT_EQ(safe_name("C:\\Users\\eve\\run.exe"), "run.exe");
+  EXPECT_EQ(safe_name("a\nb\tc\x01\x7f.txt"), "abc.txt");
+  EXPECT_EQ(safe_name(".bashrc"), "bashrc");
+  EXPECT_EQ(safe_name("..."), "file");
+  EXPECT_EQ(safe_name(".."), "file");
+  EXPECT_EQ(safe_name(""), "file");
+  EXPECT_EQ(safe_name("dir/"), "file");
+  EXPECT_EQ(safe_name("\n\r"), "file");
+  EXPECT_EQ(safe_name("", "default"), "default");
+  EXPECT_EQ(safe_name("données é.csv"), "données é.csv");
+}
+
+TEST(SafeName, CapsTheLengthWithoutSplittingACharacter) {
+  EXPECT_EQ(safe_name(std::string(500, 'x')).size(), kMaxSafeNameBytes);
+  std::string name = std::string(kMaxSafeNameBytes - 1, 'x') + "é";  // é is two bytes: it does not fit
+  EXPECT_EQ(safe_name(name), std::string(kMaxSafeNameBytes - 1, 'x'));
+  EXPECT_EQ(safe_name("ok\xff\xfe.csv"), "ok.csv");  // malformed UTF-8 is dropped
+}
+
+TEST(FileStore, RetainsDeniedBytesThenRemovesThem) {
+  store_test::TempDir dir;
+  auto files = open_files(dir.path());
+  quarantine(*files, kId, "bad bytes");
+  ASSERT_TRUE(files->retain_denied(kId));
+  EXPECT_FALSE(fs::exists(dir.file("quarantine/" + kId)));
+  EXPECT_EQ(store_test::read_file(dir.file("denied/" + kId + "/data")), "bad bytes");
+  EXPECT_TRUE(files->retain_denied(kId));  // already retained: nothing to do
+  ASSERT_TRUE(files->remove(kId));
+  EXPECT_FALSE(fs::exists(dir.file("denied/" + kId)));
+  EXPECT_TRUE(files->remove(kId));  // nothing left: still fine
+
+  quarantine(*files, kId, "abandoned upload");
+  ASSERT_TRUE(files->remove(kId));
+  EXPECT_FALSE(fs::exists(dir.file("quarantine/" + kId)));
+}
+
+TEST(CopyVerifyRename, CopiesChecksAndMovesIntoPlace) {
+  store_test::TempDir dir;
+  std::string source = dir.file("source");
+  std::string bytes;
+  for (int i = 0; i < 300000; ++i) bytes += static_cast<char>(i * 7);
+  { std::ofstream(source, std::ios::binary) << bytes; }
+  std::string target = dir.file("target.bin");
+  ASSERT_TRUE(copy_verify_rename(source, target));
+  EXPECT_EQ(store_test::read_file(target), bytes);
+  EXPECT_FALSE(fs::exists(source));
+  EXPECT_EQ(entries_in(dir.path()), 1u);  // no temporary file left behind
+  Status missing = copy_verify_rename(dir.file("absent"), dir.file("other"));
+  ASSERT_FALSE(missing);
+  EXPECT_FALSE(fs::exists(dir.file("other")));
+}
+
+// While a large file is released across file systems, a watcher never sees a partial target.
+TEST(FileStore, ReleaseAcrossFileSystemsIsCompleteOrAbsent) {
+  store_test::TempDir dir;
+  if (!fs::is_directory("/dev/shm")) GTEST_SKIP() << "no /dev/shm";
+  store_test::TempDir other("/dev/shm");
+  struct stat here {
+  }, there{};
+  ASSERT_EQ(::stat(dir.path().c_str(), &here), 0);
+  ASSERT_EQ(::stat(other.path().c_str(), &there), 0);
+  if (here.st_dev == there.st_dev) GTEST_SKIP() << "/dev/shm is on the same file system as the temp dir";
+  // released/ lives on another file system: rename(2) fails with EXDEV and release copies.
+  fs::create_directories(dir.file("root"));
+  fs::create_directory_symlink(other.path(), dir.file("root/released"));
+  auto files = open_files(dir.file("root"));
+  std::string bytes(24 << 20, 'q');
+  quarantine(*files, kId, bytes);
+  std::string target = other.path() + "/cohort/" + kId + "/big.bin";
+
+  std::atomic<bool> done{false};
+  std::atomic<int> partial{0};
+  std::atomic<int> seen{0};
+  std::thread watcher([&] {
+    while (!done) {
+      struct stat info {};
+      if (::stat(target.c_str(), &info) == 0) {
+        ++seen;
+        if (static_cast<std::size_t>(info.st_size) != bytes.size()) ++partial;
+      }
+    }
+  });
+  Result<std::string> released = files->release(kId, "cohort", "big.bin");
+  done = true;
+  watcher.join();
+  ASSERT_TRUE(released) << released.message();
+  EXPECT_EQ(*released, dir.file("root/released/cohort/" + kId + "/big.bin"));
+  EXPECT_EQ(partial.load(), 0);
+  EXPECT_EQ(store_test::read_file(target), bytes);
+  EXPECT_EQ(entries_in(other.path() + "/cohort/" + kId), 1u);
+  EXPECT_FALSE(fs::exists(dir.file("root/quarantine/" + kId)));
+}
+
+// The same watch on one file system, where release is a single rename.
+TEST(FileStore, ReleaseOnOneFileSystemIsCompleteOrAbsent) {
+  store_test::TempDir dir;
+  auto files = open_files(dir.path());
+  std::string bytes(8 << 20, 'r');
+  quarantine(*files, kId, bytes);
+  std::string target = dir.file("released/ds/" + kId + "/f.bin");
+  std::atomic<bool> done{false};
+  std::atomic<int> partial{0};
+  std::thread watcher([&] {
+    while (!done) {
+      struct stat info {};
+      if (::stat(target.c_str(), &info) == 0 && static_cast<std::size_t>(info.st_size) != bytes.size()) ++partial;
+    }
+  });
+  Result<std::string> released = files->release(kId, "ds", "f.bin");
+  done = true;
+  watcher.join();
+  ASSERT_TRUE(released) << released.message();
+  EXPECT_EQ(partial.load(), 0);
+  EXPECT_EQ(fs::file_size(target), bytes.size());
+}
+
+}  // namespace
+}  // namespace airlock::gateway
