@@ -4,7 +4,7 @@ SAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-fast run bench fmt lint clean
+.PHONY: all deps build test test-fast run bench bench-peers fmt lint clean
 
 all: build
 
@@ -33,8 +33,12 @@ run: build
 
 bench: deps
 	cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DAIRLOCK_BUILD_BENCH=ON -DAIRLOCK_BUILD_TESTS=OFF $(CMAKE_FLAGS)
-	cmake --build build-bench -j $(JOBS)
+	cmake --build build-bench -j $(JOBS) --target airlock_bench
 	./build-bench/bench/airlock_bench
+
+# Airlock against CEL (two JS engines) and Cedar (wasm) on the same workloads, in one run.
+bench-peers: deps
+	BUILD=build-bench JOBS=$(JOBS) CMAKE_FLAGS="$(CMAKE_FLAGS)" ./scripts/bench-peers.sh
 
 fmt: build
 	git ls-files '*.cpp' '*.h' | xargs clang-format -i

@@ -7,7 +7,12 @@ namespace airlock::compiler {
 
 std::string Diagnostic::headline() const {
   std::string out = path;
-  if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
+  if (line > 0) {
+    out += ':';
+    out += std::to_string(line);
+    out += ':';
+    out += std::to_string(column);
+  }
   out += severity == Severity::kError ? ": error: " : ": warning: ";
   out += message;
   return out;
