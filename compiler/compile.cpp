@@ -129,6 +129,7 @@ class PolicySetCompiler {
       identity += '\0';
     }
     program_->policy_set = sha256_hex(identity);
+    runtime::finalize_program(*program_);  // the evaluator's rule index and fast forms
     out_.program = std::move(program_);
   }
 
@@ -486,6 +487,7 @@ CompiledExpression compile_expression(std::string_view text, std::string_view pa
   if (!checked.ok() || has_errors(out.diagnostics)) return out;
   program->root = checked.id;
   program->policy_set = sha256_hex(text);
+  runtime::finalize_program(*program);
   out.type = checked.type;
   out.program = std::move(program);
   return out;

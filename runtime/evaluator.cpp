@@ -1,3 +1,11 @@
+// The fast evaluator. Same results as the reference (reference_evaluator.cpp), field for field:
+// - only candidate rules are evaluated: the unkeyed ones and those the index files under the facts'
+//   values (evaluation_plan.cpp explains why that is exact);
+// - expressions evaluate to references (to a constant, a fact, a local, or the caller's temporary)
+//   rather than copied Values, and common node shapes (fact == constant, fact in [constants], ...)
+//   run fused, charging the same cost units as the reference;
+// - all working memory lives in an EvaluationScratch, and the result is first a list of rule ids
+//   (OutcomeSummary); the Decision's strings are built from it only when asked for.
 #include "airlock/runtime/evaluator.h"
 
 #include <algorithm>
@@ -9,12 +17,17 @@
 #include <vector>
 
 #include "airlock/runtime/builtins.h"
+#include "airlock/runtime/reference.h"
+#include "evaluation_plan.h"
 
 namespace airlock::runtime {
+
 namespace {
 
 constexpr std::string_view kBudgetExceeded = "evaluation cost budget exceeded";
-constexpr std::string_view kDefaultReviewer = "data-approver";
+const std::string kDefaultReviewer = "data-approver";
+const std::string kWhenRule = "when";
+const std::string kOtherwiseName = "otherwise";
 
 Value no_such_overload(std::string_view function, const Value& operand) {
   return Value::error("no such overload: " + std::string(function) + " on " + std::string(kind_name(operand.kind())));
@@ -22,134 +35,253 @@ Value no_such_overload(std::string_view function, const Value& operand) {
 
 bool is_bool(const Value& value) { return value.kind() == Kind::kBool; }
 
-// Evaluates expressions of one program against one set of facts. Holds all per-evaluation
-// state (locals, cost), so a Program stays immutable and shareable across threads.
-class ExpressionEvaluator {
- public:
-  ExpressionEvaluator(const Program& program, const Facts& facts, const EvaluationOptions& options)
-      : program_(program), facts_(facts), options_(options), locals_(program.local_count) {}
+template <typename T>
+bool ordered(Builtin builtin, const T& a, const T& b) {
+  switch (builtin) {
+    case Builtin::kLess: return a < b;
+    case Builtin::kLessEqual: return !(b < a);
+    case Builtin::kGreater: return b < a;
+    default: return !(a < b);
+  }
+}
 
-  // Evaluates one expression with a fresh cost budget. Exhausting the budget makes the whole
-  // expression an error, even where `&&` or `||` would otherwise have absorbed it.
-  Value run(ExprId root) {
+}  // namespace
+
+struct EvaluationScratch::State {
+  // A matched rule; `owned_reason` holds a reason the evaluation computed, else `reason` points at a
+  // constant or a fact.
+  struct MatchRecord {
+    std::uint32_t id = 0;  // flat id in the plan
+    bool has_reason = false;
+    bool owned = false;
+    const Value* reason = nullptr;
+    Value owned_reason;
+    const Value& reason_value() const { return owned ? owned_reason : *reason; }
+  };
+  struct ErrorRecord {
+    std::uint32_t policy = 0;
+    const std::string* rule = nullptr;
+    std::string message;
+    const std::string* location = nullptr;
+  };
+
+  std::vector<Value> locals;
+  std::vector<std::uint32_t> policy_epoch;   // == epoch: the policy is applicable in this evaluation
+  std::vector<std::uint32_t> matched_epoch;  // == epoch: some rule of the policy matched
+  std::uint32_t epoch = 0;
+  std::vector<std::uint32_t> applicable;
+  std::vector<MatchRecord> matches;
+  std::vector<std::uint32_t> order;  // indexes into matches, sorted
+  std::vector<RuleRef> rules;
+  std::vector<ErrorRecord> errors;
+  std::vector<const std::string*> roles;
+  std::vector<std::string> owned_roles;  // for evaluate_outcome() on facts of another schema
+  std::uint32_t approvals = 0;
+  bool any_applicable = false;
+  bool any_deny = false;
+  bool any_escalate = false;
+  Value true_value = Value::boolean(true);
+  Value false_value = Value::boolean(false);
+  Value budget_error;
+};
+
+EvaluationScratch::EvaluationScratch() : state_(std::make_unique<State>()) {}
+EvaluationScratch::~EvaluationScratch() = default;
+EvaluationScratch::EvaluationScratch(EvaluationScratch&&) noexcept = default;
+EvaluationScratch& EvaluationScratch::operator=(EvaluationScratch&&) noexcept = default;
+
+namespace {
+
+using State = EvaluationScratch::State;
+using MatchRecord = State::MatchRecord;
+using ErrorRecord = State::ErrorRecord;
+
+// Evaluates expressions. eval() returns a reference to the result: a program constant, a fact, a
+// local, a value in the scratch (true, false, the budget error), or the caller's `out`, which it
+// fills only when it has computed a new value. Callers never return a reference to their own
+// temporaries: they move them into their `out` first.
+class FastExpressions {
+ public:
+  FastExpressions(const Program& program, const EvaluationPlan* plan, const Facts& facts,
+                  const EvaluationOptions& options, State& state)
+      : program_(program),
+        plan_(plan),
+        facts_(facts),
+        options_(options),
+        state_(state),
+        locals_(state.locals),
+        fact_count_(facts.schema().fields().size()) {
+    locals_.assign(program.local_count, Value());
+  }
+
+  // Evaluates one expression with a fresh cost budget, as the reference's run() does.
+  const Value& run(ExprId root, Value& out) {
     cost_ = 0;
     exhausted_ = false;
-    Value result = eval(root);
+    const Value& result = eval(root, out);
     if (exhausted_) return budget_error();
     return result;
   }
 
  private:
-  Value budget_error() {
-    if (!budget_error_.is_error()) budget_error_ = Value::error(std::string(kBudgetExceeded));
-    return budget_error_;
+  const Value& budget_error() {
+    if (!state_.budget_error.is_error()) state_.budget_error = Value::error(std::string(kBudgetExceeded));
+    return state_.budget_error;
   }
+  const Value& boolean(bool b) const { return b ? state_.true_value : state_.false_value; }
 
-  // Adds `units` to the cost; false once the budget is spent.
   bool charge(std::uint64_t units) {
     cost_ += units;
     if (cost_ > options_.cost_budget) exhausted_ = true;
     return !exhausted_;
   }
 
+  static const Value& set(Value& out, Value value) {
+    out = std::move(value);
+    return out;
+  }
+  // Returns `result`, moving it into `out` when it lives in the caller's temporary `temp`.
+  static const Value& forward(const Value& result, Value& temp, Value& out) {
+    if (&result != &temp) return result;
+    out = std::move(temp);
+    return out;
+  }
+
   static Value invalid_program(std::string_view what) { return Value::error("invalid program: " + std::string(what)); }
 
-  Value eval(ExprId id) {
+  const Value& eval(ExprId id, Value& out) {
     if (!charge(1)) return budget_error();
-    if (id >= program_.nodes.size()) return invalid_program("expression id out of range");
+    if (id >= program_.nodes.size()) return set(out, invalid_program("expression id out of range"));
     const Node& node = program_.nodes[id];
     if (static_cast<std::size_t>(node.first_child) + node.child_count > program_.children.size()) {
-      return invalid_program("children out of range");
+      return set(out, invalid_program("children out of range"));
+    }
+    if (plan_ != nullptr) {
+      const FastNode& fast = plan_->code[id];
+      switch (fast.op) {
+        case FastOp::kGeneric:
+          break;
+        case FastOp::kFactEqualConst: {
+          const Value& fact = facts_.get(fast.slot);
+          if (fact.is_error()) break;
+          const Value& constant = program_.constants[fast.constant];
+          // call(): 1 + fact node + constant node, then the builtin's operand costs.
+          if (!charge(2 + operand_cost(fact) + operand_cost(constant))) return budget_error();
+          return boolean((fact == constant) != fast.negate);
+        }
+        case FastOp::kFactOrderConst: {
+          const Value& fact = facts_.get(fast.slot);
+          const Value& constant = program_.constants[fast.constant];
+          if (fact.kind() != constant.kind()) break;
+          if (!charge(2 + operand_cost(fact) + operand_cost(constant))) return budget_error();
+          const Value& a = fast.fact_left ? fact : constant;
+          const Value& b = fast.fact_left ? constant : fact;
+          switch (fact.kind()) {
+            case Kind::kInt: return boolean(ordered(fast.builtin, a.as_int(), b.as_int()));
+            case Kind::kUint: return boolean(ordered(fast.builtin, a.as_uint(), b.as_uint()));
+            default: return boolean(ordered(fast.builtin, a.as_string(), b.as_string()));
+          }
+        }
+        case FastOp::kFactInConstList: {
+          const Value& fact = facts_.get(fast.slot);
+          const ConstantSet& set = plan_->sets[fast.aux];
+          bool found = false;
+          if (fact.kind() == Kind::kString) {
+            found = set.strings.find(fact.as_string()) != set.strings.end();
+          } else if (fact.kind() == Kind::kInt) {
+            found = set.ints.find(fact.as_int()) != set.ints.end();
+          } else {
+            break;
+          }
+          if (!charge(2 + operand_cost(fact) + program_.constants[fast.constant].as_list().size())) {
+            return budget_error();
+          }
+          return boolean(found);
+        }
+        case FastOp::kMatchesConstPattern: {
+          const Value& text = eval(program_.child(node, 0), out);
+          if (text.is_error()) return text;
+          const Value& pattern = program_.constants[fast.constant];
+          if (!charge(1)) return budget_error();  // the pattern's constant node
+          if (!charge(operand_cost(text) + operand_cost(pattern))) return budget_error();
+          if (text.kind() != Kind::kString) {
+            const std::array<Value, 2> arguments = {text, pattern};
+            return check_size(out, call_builtin(Builtin::kMatches, arguments));
+          }
+          return boolean(plan_->regexes[fast.aux]->partial_match(text.as_string()));
+        }
+      }
     }
     switch (node.op) {
       case Op::kConstant:
-        if (node.a >= program_.constants.size()) return invalid_program("constant out of range");
+        if (node.a >= program_.constants.size()) return set(out, invalid_program("constant out of range"));
         return program_.constants[node.a];
       case Op::kFact:
-        if (node.a >= facts_.schema().fields().size()) return invalid_program("fact slot out of range");
+        if (node.a >= fact_count_) return set(out, invalid_program("fact slot out of range"));
         return facts_.get(static_cast<FactSlot>(node.a));
       case Op::kFactHas:
-        if (node.a >= facts_.schema().fields().size()) return invalid_program("fact slot out of range");
-        return Value::boolean(facts_.is_set(static_cast<FactSlot>(node.a)));
+        if (node.a >= fact_count_) return set(out, invalid_program("fact slot out of range"));
+        return boolean(facts_.is_set(static_cast<FactSlot>(node.a)));
       case Op::kLocal:
-        if (node.a >= locals_.size()) return invalid_program("local slot out of range");
+        if (node.a >= locals_.size()) return set(out, invalid_program("local slot out of range"));
         return locals_[node.a];
       case Op::kSelect:
       case Op::kHas:
-        return select(node);
+        return select(node, out);
       case Op::kCall:
-        return call(node);
+        return call(node, out);
       case Op::kMatchesConst:
-        return matches(node);
+        return matches(node, out);
       case Op::kAnd:
-        return logical(node, /*is_and=*/true);
+        return logical(node, out, /*is_and=*/true);
       case Op::kOr:
-        return logical(node, /*is_and=*/false);
+        return logical(node, out, /*is_and=*/false);
       case Op::kNot: {
-        if (node.child_count != 1) return invalid_program("`!` takes one operand");
-        Value operand = eval(program_.child(node, 0));
+        if (node.child_count != 1) return set(out, invalid_program("`!` takes one operand"));
+        const Value& operand = eval(program_.child(node, 0), out);
         if (operand.is_error()) return operand;
-        if (!is_bool(operand)) return no_such_overload("!_", operand);
-        return Value::boolean(!operand.as_bool());
+        if (!is_bool(operand)) return set(out, no_such_overload("!_", operand));
+        return boolean(!operand.as_bool());
       }
       case Op::kConditional: {
-        if (node.child_count != 3) return invalid_program("`?:` takes three operands");
-        Value condition = eval(program_.child(node, 0));
-        if (condition.is_error()) return condition;
-        if (!is_bool(condition)) return no_such_overload("_?_:_", condition);
-        return eval(program_.child(node, condition.as_bool() ? 1 : 2));
+        if (node.child_count != 3) return set(out, invalid_program("`?:` takes three operands"));
+        Value temp;
+        const Value& condition = eval(program_.child(node, 0), temp);
+        if (condition.is_error()) return forward(condition, temp, out);
+        if (!is_bool(condition)) return set(out, no_such_overload("_?_:_", condition));
+        return eval(program_.child(node, condition.as_bool() ? 1 : 2), out);
       }
       case Op::kList:
-        return list(node);
+        return list(node, out);
       case Op::kMap:
-        return map(node);
+        return map(node, out);
       case Op::kComprehension:
-        return comprehension(node);
+        return comprehension(node, out);
     }
-    return invalid_program("unknown operation");
+    return set(out, invalid_program("unknown operation"));
   }
 
-  Value select(const Node& node) {
-    if (node.child_count != 1) return invalid_program("field selection takes one operand");
+  const Value& select(const Node& node, Value& out) {
+    if (node.child_count != 1) return set(out, invalid_program("field selection takes one operand"));
     if (node.a >= program_.constants.size() || program_.constants[node.a].kind() != Kind::kString) {
-      return invalid_program("field name is not a string constant");
+      return set(out, invalid_program("field name is not a string constant"));
     }
-    Value operand = eval(program_.child(node, 0));
+    const Value& operand = eval(program_.child(node, 0), out);
     if (operand.is_error()) return operand;
     const Value& field = program_.constants[node.a];
     if (operand.kind() != Kind::kMap) {
-      return Value::error("type " + std::string(kind_name(operand.kind())) + " does not support field selection");
+      return set(out,
+                 Value::error("type " + std::string(kind_name(operand.kind())) + " does not support field selection"));
     }
     const Value* found = operand.find(field);
-    if (node.op == Op::kHas) return Value::boolean(found != nullptr);
-    if (found == nullptr) return Value::error("no such key: " + field.as_string());
-    return *found;
+    if (node.op == Op::kHas) return boolean(found != nullptr);
+    if (found == nullptr) return set(out, Value::error("no such key: " + field.as_string()));
+    if (&operand != &out) return *found;  // inside a long-lived value
+    Value copy = *found;                  // inside `out`, which is about to be replaced
+    return set(out, std::move(copy));
   }
 
-  // The work a builtin does grows with the size of its operands (`x in list`, `s.contains(t)`).
-  static std::uint64_t operand_cost(const Value& value) {
-    switch (value.kind()) {
-      case Kind::kList:
-        return value.as_list().size();
-      case Kind::kMap:
-        return value.as_map().size();
-      case Kind::kString:
-      case Kind::kBytes:
-        return value.as_string().size() / 64;
-      default:
-        return 0;
-    }
-  }
-
-  Value finish_call(const Node& node, std::span<const Value> arguments) {
-    std::uint64_t units = 0;
-    for (const Value& argument : arguments) units += operand_cost(argument);
-    if (!charge(units)) return budget_error();
-    Value result = call_builtin(node.builtin, arguments);
-    return check_size(std::move(result));
-  }
-
-  Value check_size(Value value) {
+  const Value& check_size(Value& out, Value value) {
     std::uint64_t size = 0;
     switch (value.kind()) {
       case Kind::kString:
@@ -163,84 +295,170 @@ class ExpressionEvaluator {
         size = value.as_map().size();
         break;
       default:
-        return value;
+        break;
     }
     if (size > options_.max_value_size) {
-      return Value::error("value too large: " + std::to_string(size) + " > " + std::to_string(options_.max_value_size));
+      return set(out, Value::error("value too large: " + std::to_string(size) + " > " +
+                                       std::to_string(options_.max_value_size)));
     }
-    return value;
+    if (value.kind() == Kind::kBool) return boolean(value.as_bool());
+    return set(out, std::move(value));
   }
 
-  Value call(const Node& node) {
+  // Builtins computed on references, without copying the arguments; false when the general
+  // call_builtin() must decide (other kinds, or an error to report in its words).
+  bool direct_builtin(Builtin builtin, const Value& a, const Value& b, bool& result) const {
+    switch (builtin) {
+      case Builtin::kEqual:
+        result = a == b;
+        return true;
+      case Builtin::kNotEqual:
+        result = !(a == b);
+        return true;
+      case Builtin::kLess:
+      case Builtin::kLessEqual:
+      case Builtin::kGreater:
+      case Builtin::kGreaterEqual:
+        if (a.kind() != b.kind()) return false;
+        switch (a.kind()) {
+          case Kind::kInt: result = ordered(builtin, a.as_int(), b.as_int()); return true;
+          case Kind::kUint: result = ordered(builtin, a.as_uint(), b.as_uint()); return true;
+          case Kind::kString: result = ordered(builtin, a.as_string(), b.as_string()); return true;
+          default: return false;
+        }
+      case Builtin::kIn:
+        if (b.kind() == Kind::kList) {
+          result = false;
+          for (const Value& item : b.as_list()) {
+            if (item == a) {
+              result = true;
+              break;
+            }
+          }
+          return true;
+        }
+        if (b.kind() == Kind::kMap) {
+          result = b.find(a) != nullptr;
+          return true;
+        }
+        return false;
+      case Builtin::kContains:
+      case Builtin::kStartsWith:
+      case Builtin::kEndsWith: {
+        if (a.kind() != Kind::kString || b.kind() != Kind::kString) return false;
+        const std::string_view text = a.as_string();
+        const std::string_view part = b.as_string();
+        result = builtin == Builtin::kContains     ? text.find(part) != std::string_view::npos
+                 : builtin == Builtin::kStartsWith ? text.starts_with(part)
+                                                   : text.ends_with(part);
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  const Value& call(const Node& node, Value& out) {
     constexpr std::uint32_t kInlineArguments = 4;
+    if (node.child_count == 2) {
+      Value first_temp;
+      const Value& first = eval(program_.child(node, 0), first_temp);
+      if (first.is_error()) return forward(first, first_temp, out);
+      const Value& second = eval(program_.child(node, 1), out);
+      if (second.is_error()) return second;
+      if (!charge(operand_cost(first) + operand_cost(second))) return budget_error();
+      bool result = false;
+      if (direct_builtin(node.builtin, first, second, result)) return boolean(result);
+      const std::array<Value, 2> arguments = {first, second};
+      return check_size(out, call_builtin(node.builtin, arguments));
+    }
     if (node.child_count <= kInlineArguments) {
       std::array<Value, kInlineArguments> arguments;
+      std::uint64_t units = 0;
       for (std::uint32_t i = 0; i < node.child_count; ++i) {
-        arguments[i] = eval(program_.child(node, i));
-        if (arguments[i].is_error()) return arguments[i];
+        const Value& argument = eval(program_.child(node, i), arguments[i]);
+        if (&argument != &arguments[i]) arguments[i] = argument;
+        if (arguments[i].is_error()) return set(out, std::move(arguments[i]));
+        units += operand_cost(arguments[i]);
       }
-      return finish_call(node, std::span<const Value>(arguments.data(), node.child_count));
+      if (!charge(units)) return budget_error();
+      if (node.child_count == 1 && node.builtin == Builtin::kSize) {
+        const Value& a = arguments[0];
+        if (a.kind() == Kind::kList) return set(out, Value::integer(static_cast<std::int64_t>(a.as_list().size())));
+        if (a.kind() == Kind::kMap) return set(out, Value::integer(static_cast<std::int64_t>(a.as_map().size())));
+      }
+      return check_size(out, call_builtin(node.builtin, std::span<const Value>(arguments.data(), node.child_count)));
     }
     List arguments;
     arguments.reserve(node.child_count);
+    std::uint64_t units = 0;
     for (std::uint32_t i = 0; i < node.child_count; ++i) {
-      arguments.push_back(eval(program_.child(node, i)));
-      if (arguments.back().is_error()) return arguments.back();
+      Value temp;
+      const Value& argument = eval(program_.child(node, i), temp);
+      arguments.push_back(&argument == &temp ? std::move(temp) : argument);
+      if (arguments.back().is_error()) return set(out, std::move(arguments.back()));
+      units += operand_cost(arguments.back());
     }
-    return finish_call(node, arguments);
+    if (!charge(units)) return budget_error();
+    return check_size(out, call_builtin(node.builtin, arguments));
   }
 
-  Value matches(const Node& node) {
-    if (node.child_count != 1) return invalid_program("matches takes one operand");
+  const Value& matches(const Node& node, Value& out) {
+    if (node.child_count != 1) return set(out, invalid_program("matches takes one operand"));
     if (node.a >= program_.regexes.size() || program_.regexes[node.a] == nullptr) {
-      return invalid_program("regular expression out of range");
+      return set(out, invalid_program("regular expression out of range"));
     }
-    Value text = eval(program_.child(node, 0));
+    const Value& text = eval(program_.child(node, 0), out);
     if (text.is_error()) return text;
-    if (text.kind() != Kind::kString) return no_such_overload("matches", text);
+    if (text.kind() != Kind::kString) return set(out, no_such_overload("matches", text));
     if (!charge(operand_cost(text))) return budget_error();
-    return Value::boolean(program_.regexes[node.a]->partial_match(text.as_string()));
+    return boolean(program_.regexes[node.a]->partial_match(text.as_string()));
   }
 
-  // CEL's commutative `&&` and `||`: the deciding value (false for `&&`, true for `||`) wins
-  // over an error or a non-bool on either side; otherwise the first error is the result.
-  Value logical(const Node& node, bool is_and) {
-    if (node.child_count != 2) return invalid_program("logical operators take two operands");
+  const Value& logical(const Node& node, Value& out, bool is_and) {
+    if (node.child_count != 2) return set(out, invalid_program("logical operators take two operands"));
     const bool deciding = !is_and;
-    Value left = eval(program_.child(node, 0));
+    const Value& left = eval(program_.child(node, 0), out);
     if (is_bool(left) && left.as_bool() == deciding) return left;
-    Value right = eval(program_.child(node, 1));
-    if (is_bool(right) && right.as_bool() == deciding) return right;
+    Value right_temp;
+    const Value& right = eval(program_.child(node, 1), right_temp);
+    if (is_bool(right) && right.as_bool() == deciding) return forward(right, right_temp, out);
     const std::string_view function = is_and ? "_&&_" : "_||_";
     if (left.is_error()) return left;
-    if (!is_bool(left)) return no_such_overload(function, left);
-    if (right.is_error()) return right;
-    if (!is_bool(right)) return no_such_overload(function, right);
-    return right;
+    if (!is_bool(left)) return set(out, no_such_overload(function, left));
+    if (right.is_error()) return forward(right, right_temp, out);
+    if (!is_bool(right)) return set(out, no_such_overload(function, right));
+    return forward(right, right_temp, out);
   }
 
-  Value list(const Node& node) {
+  const Value& list(const Node& node, Value& out) {
     if (node.child_count > options_.max_value_size) {
-      return Value::error("value too large: a list of " + std::to_string(node.child_count) + " elements");
+      return set(out, Value::error("value too large: a list of " + std::to_string(node.child_count) + " elements"));
     }
     List items;
     items.reserve(node.child_count);
     for (std::uint32_t i = 0; i < node.child_count; ++i) {
-      items.push_back(eval(program_.child(node, i)));
-      if (items.back().is_error()) return items.back();
+      Value temp;
+      const Value& item = eval(program_.child(node, i), temp);
+      if (item.is_error()) return forward(item, temp, out);
+      items.push_back(&item == &temp ? std::move(temp) : item);
     }
-    return Value::list(std::move(items));
+    return set(out, Value::list(std::move(items)));
   }
 
-  Value map(const Node& node) {
-    if (node.child_count % 2 != 0) return invalid_program("a map literal needs key and value pairs");
+  const Value& map(const Node& node, Value& out) {
+    if (node.child_count % 2 != 0) return set(out, invalid_program("a map literal needs key and value pairs"));
     MapEntries entries;
     entries.reserve(node.child_count / 2);
     for (std::uint32_t i = 0; i < node.child_count; i += 2) {
-      Value key = eval(program_.child(node, i));
-      if (key.is_error()) return key;
-      Value value = eval(program_.child(node, i + 1));
-      if (value.is_error()) return value;
+      Value key_temp;
+      const Value& key_ref = eval(program_.child(node, i), key_temp);
+      if (key_ref.is_error()) return forward(key_ref, key_temp, out);
+      Value key = &key_ref == &key_temp ? std::move(key_temp) : key_ref;
+      Value value_temp;
+      const Value& value_ref = eval(program_.child(node, i + 1), value_temp);
+      if (value_ref.is_error()) return forward(value_ref, value_temp, out);
+      Value value = &value_ref == &value_temp ? std::move(value_temp) : value_ref;
       switch (key.kind()) {
         case Kind::kBool:
         case Kind::kInt:
@@ -248,17 +466,16 @@ class ExpressionEvaluator {
         case Kind::kString:
           break;
         default:
-          return Value::error("unsupported map key type: " + std::string(kind_name(key.kind())));
+          return set(out, Value::error("unsupported map key type: " + std::string(kind_name(key.kind()))));
       }
       for (const auto& entry : entries) {
-        if (entry.first == key) return Value::error("repeated map key: " + key.debug_string());
+        if (entry.first == key) return set(out, Value::error("repeated map key: " + key.debug_string()));
       }
       entries.emplace_back(std::move(key), std::move(value));
     }
-    return Value::map(std::move(entries));
+    return set(out, Value::map(std::move(entries)));
   }
 
-  // Restores a comprehension variable's slot when the comprehension ends, however it ends.
   class LocalScope {
    public:
     LocalScope(std::vector<Value>& locals, std::uint32_t slot)
@@ -274,15 +491,20 @@ class ExpressionEvaluator {
     Value saved_;
   };
 
-  Value comprehension(const Node& node) {
+  const Value& comprehension(const Node& node, Value& out) {
     const bool is_map_with_filter = node.macro == Macro::kMap && node.child_count == 3;
-    if (node.child_count != 2 && !is_map_with_filter) return invalid_program("a macro takes a range and a body");
-    if (node.a >= locals_.size()) return invalid_program("local slot out of range");
-    Value range = eval(program_.child(node, 0));
-    if (range.is_error()) return range;
-    if (range.kind() != Kind::kList && range.kind() != Kind::kMap) {
-      return Value::error("type " + std::string(kind_name(range.kind())) + " cannot be iterated");
+    if (node.child_count != 2 && !is_map_with_filter) {
+      return set(out, invalid_program("a macro takes a range and a body"));
     }
+    if (node.a >= locals_.size()) return set(out, invalid_program("local slot out of range"));
+    Value range_temp;
+    const Value& range_ref = eval(program_.child(node, 0), range_temp);
+    if (range_ref.is_error()) return forward(range_ref, range_temp, out);
+    if (range_ref.kind() != Kind::kList && range_ref.kind() != Kind::kMap) {
+      return set(out, Value::error("type " + std::string(kind_name(range_ref.kind())) + " cannot be iterated"));
+    }
+    // Hold the range by value: a reference to a local could be rebound by the body.
+    const Value range = &range_ref == &range_temp ? std::move(range_temp) : range_ref;
     const bool over_map = range.kind() == Kind::kMap;
     const std::size_t count = over_map ? range.as_map().size() : range.as_list().size();
     auto item = [&](std::size_t i) -> const Value& { return over_map ? range.as_map()[i].first : range.as_list()[i]; };
@@ -292,33 +514,34 @@ class ExpressionEvaluator {
     switch (node.macro) {
       case Macro::kAll:
       case Macro::kExists: {
-        // all: false decides; exists: true decides. Otherwise the first error, else the other bool.
         const bool deciding = node.macro == Macro::kExists;
         Value first_error;
         for (std::size_t i = 0; i < count; ++i) {
           if (!charge(1)) return budget_error();
           scope.bind(item(i));
-          Value result = eval(body);
+          Value temp;
+          const Value& result = eval(body, temp);
           if (is_bool(result)) {
-            if (result.as_bool() == deciding) return result;
+            if (result.as_bool() == deciding) return boolean(deciding);
           } else if (!first_error.is_error()) {
             first_error = result.is_error() ? result : no_such_overload(deciding ? "exists" : "all", result);
           }
         }
-        if (first_error.is_error()) return first_error;
-        return Value::boolean(!deciding);
+        if (first_error.is_error()) return set(out, std::move(first_error));
+        return boolean(!deciding);
       }
       case Macro::kExistsOne: {
         std::size_t matched = 0;
         for (std::size_t i = 0; i < count; ++i) {
           if (!charge(1)) return budget_error();
           scope.bind(item(i));
-          Value result = eval(body);
-          if (result.is_error()) return result;
-          if (!is_bool(result)) return no_such_overload("exists_one", result);
+          Value temp;
+          const Value& result = eval(body, temp);
+          if (result.is_error()) return set(out, Value(result));
+          if (!is_bool(result)) return set(out, no_such_overload("exists_one", result));
           if (result.as_bool()) ++matched;
         }
-        return Value::boolean(matched == 1);
+        return boolean(matched == 1);
       }
       case Macro::kMap:
       case Macro::kFilter: {
@@ -330,54 +553,298 @@ class ExpressionEvaluator {
           if (!charge(1)) return budget_error();
           scope.bind(item(i));
           if (predicate != kNoExpr) {
-            Value keep = eval(predicate);
-            if (keep.is_error()) return keep;
-            if (!is_bool(keep)) return no_such_overload(is_filter ? "filter" : "map", keep);
+            Value temp;
+            const Value& keep = eval(predicate, temp);
+            if (keep.is_error()) return set(out, Value(keep));
+            if (!is_bool(keep)) return set(out, no_such_overload(is_filter ? "filter" : "map", keep));
             if (!keep.as_bool()) continue;
           }
           if (is_filter) {
             results.push_back(item(i));
           } else {
-            Value transformed = eval(body);
-            if (transformed.is_error()) return transformed;
-            results.push_back(std::move(transformed));
+            Value temp;
+            const Value& transformed = eval(body, temp);
+            if (transformed.is_error()) return set(out, Value(transformed));
+            results.push_back(&transformed == &temp ? std::move(temp) : transformed);
           }
         }
-        return Value::list(std::move(results));
+        return set(out, Value::list(std::move(results)));
       }
     }
-    return invalid_program("unknown macro");
+    return set(out, invalid_program("unknown macro"));
   }
 
   const Program& program_;
+  const EvaluationPlan* plan_;
   const Facts& facts_;
   const EvaluationOptions& options_;
-  std::vector<Value> locals_;
+  State& state_;
+  std::vector<Value>& locals_;
+  std::size_t fact_count_;
   std::uint64_t cost_ = 0;
   bool exhausted_ = false;
-  Value budget_error_;
 };
 
-std::uint8_t channel_bit(const Facts& facts) {
-  const auto slot = facts.schema().find("transfer.channel");
-  if (!slot) return 0;
-  const Value& channel = facts.get(*slot);
-  if (channel.kind() != Kind::kString) return 0;
-  const std::string& name = channel.as_string();
-  if (name == "upload") return kChannelUpload;
-  if (name == "import") return kChannelImport;
-  if (name == "egress") return kChannelEgress;
-  return 0;
+std::string condition_error(std::string_view clause, const Value& value) {
+  if (value.is_error()) return value.as_string();
+  return "`" + std::string(clause) + "` must be a bool, got " + std::string(kind_name(value.kind()));
 }
 
-bool applies_to_channel(const Policy& policy, std::uint8_t channel) {
-  if (channel == 0) return policy.channels == kChannelAny;
-  return (policy.channels & channel) != 0;
+const std::string& rule_name(const Program& program, const PlannedRule& planned) {
+  if (planned.rule == kOtherwiseRule) return kOtherwiseName;
+  return program.policies[planned.policy].rules[planned.rule].name;
 }
 
-std::string location_of(const Rule& rule, const Policy& policy) {
-  std::string location = rule.location.to_string();
-  return location.empty() ? policy.location.to_string() : location;
+const Rule& rule_of(const Program& program, const PlannedRule& planned) {
+  const Policy& policy = program.policies[planned.policy];
+  return planned.rule == kOtherwiseRule ? policy.otherwise : policy.rules[planned.rule];
+}
+
+// Judges the candidate policies and rules into the scratch.
+class Judge {
+ public:
+  Judge(const Program& program, const EvaluationPlan& plan, const Facts& facts, const EvaluationOptions& options,
+        State& state)
+      : program_(program), plan_(plan), facts_(facts), state_(state), expressions_(program, &plan, facts, options, state) {
+    use_index_ = index_is_exact(options);
+  }
+
+  void run() {
+    State& s = state_;
+    s.matches.clear();
+    s.errors.clear();
+    s.roles.clear();
+    s.applicable.clear();
+    s.approvals = 0;
+    s.any_applicable = s.any_deny = s.any_escalate = false;
+    const std::size_t policy_count = program_.policies.size();
+    if (s.policy_epoch.size() < policy_count) {
+      s.policy_epoch.resize(policy_count, 0);
+      s.matched_epoch.resize(policy_count, 0);
+    }
+    if (++s.epoch == 0) {  // wrapped: forget every old mark
+      std::fill(s.policy_epoch.begin(), s.policy_epoch.end(), 0);
+      std::fill(s.matched_epoch.begin(), s.matched_epoch.end(), 0);
+      s.epoch = 1;
+    }
+
+    const std::uint8_t code = channel_code();
+    static constexpr std::array<std::uint8_t, 4> kChannelBits = {0, kChannelUpload, kChannelImport, kChannelEgress};
+    const std::uint8_t bit = kChannelBits[code];
+    for (std::uint32_t p : plan_.unkeyed_policies[code]) consider_policy(p);
+    for_each_candidate(plan_.policy_index, [&](std::uint32_t p) {
+      const std::uint8_t channels = program_.policies[p].channels;
+      const bool applies = bit == 0 ? channels == kChannelAny : (channels & bit) != 0;
+      if (applies) consider_policy(p);
+    });
+
+    for (std::uint32_t p : s.applicable) {
+      for (std::uint32_t id : plan_.policies[p].unkeyed_rules) judge_rule(id);
+    }
+    if (!s.applicable.empty()) {
+      for_each_candidate(plan_.rule_index, [&](std::uint32_t id) {
+        if (s.policy_epoch[plan_.rules[id].policy] == s.epoch) judge_rule(id);
+      });
+    }
+    for (std::uint32_t p : s.applicable) {
+      if (s.matched_epoch[p] != s.epoch) apply(plan_.policies[p].otherwise);
+    }
+  }
+
+ private:
+  // See evaluation_plan.cpp: the index may skip rules only when the conjuncts before any key cannot
+  // run out of the cost budget.
+  bool index_is_exact(const EvaluationOptions& options) const {
+    std::uint64_t largest = 0;
+    for (FactSlot slot : plan_.guard_slots) largest = std::max(largest, operand_cost(facts_.get(slot)));
+    const long double bound = static_cast<long double>(plan_.guard_static) +
+                              static_cast<long double>(plan_.guard_fact_count) * static_cast<long double>(largest);
+    return bound <= static_cast<long double>(options.cost_budget);
+  }
+
+  std::uint8_t channel_code() const {
+    if (!plan_.channel_slot) return 0;
+    const Value& channel = facts_.get(*plan_.channel_slot);
+    if (channel.kind() != Kind::kString) return 0;
+    const std::string& name = channel.as_string();
+    if (name == "upload") return 1;
+    if (name == "import") return 2;
+    if (name == "egress") return 3;
+    return 0;
+  }
+
+  template <typename Visit>
+  void for_each_candidate(const KeyIndex& index, Visit visit) const {
+    for (const SlotIndex& slot_index : index.slots) {
+      const Value& value = facts_.get(slot_index.slot);
+      const bool expected = slot_index.is_string ? value.kind() == Kind::kString : value.kind() == Kind::kInt;
+      if (!use_index_ || !expected) {
+        for (std::uint32_t id : slot_index.all) visit(id);
+        continue;
+      }
+      const std::vector<std::uint32_t>* ids = nullptr;
+      if (slot_index.is_string) {
+        auto it = slot_index.strings.find(value.as_string());
+        if (it != slot_index.strings.end()) ids = &it->second;
+      } else {
+        auto it = slot_index.ints.find(value.as_int());
+        if (it != slot_index.ints.end()) ids = &it->second;
+      }
+      if (ids != nullptr) {
+        for (std::uint32_t id : *ids) visit(id);
+      }
+    }
+  }
+
+  void consider_policy(std::uint32_t p) {
+    const Policy& policy = program_.policies[p];
+    if (policy.when != kNoExpr) {
+      Value temp;
+      const Value& when = expressions_.run(policy.when, temp);
+      if (!is_bool(when)) {
+        record_error(p, &kWhenRule, condition_error("when", when), &plan_.policies[p].location);
+        return;
+      }
+      if (!when.as_bool()) return;
+    }
+    state_.any_applicable = true;
+    state_.policy_epoch[p] = state_.epoch;
+    state_.applicable.push_back(p);
+  }
+
+  void record_error(std::uint32_t policy, const std::string* rule, std::string message, const std::string* location) {
+    state_.errors.push_back(ErrorRecord{policy, rule, std::move(message), location});
+  }
+
+  void judge_rule(std::uint32_t id) {
+    const PlannedRule& planned = plan_.rules[id];
+    const Rule& rule = rule_of(program_, planned);
+    if (rule.when != kNoExpr) {
+      Value temp;
+      const Value& when = expressions_.run(rule.when, temp);
+      if (!is_bool(when)) {
+        record_error(planned.policy, &rule.name, condition_error("when", when), &planned.location);
+        return;
+      }
+      if (!when.as_bool()) return;
+    }
+    if (rule.unless != kNoExpr) {
+      Value temp;
+      const Value& unless = expressions_.run(rule.unless, temp);
+      if (!is_bool(unless)) {
+        record_error(planned.policy, &rule.name, condition_error("unless", unless), &planned.location);
+        return;
+      }
+      if (unless.as_bool()) return;
+    }
+    state_.matched_epoch[planned.policy] = state_.epoch;
+    apply(id);
+  }
+
+  void apply(std::uint32_t id) {
+    const PlannedRule& planned = plan_.rules[id];
+    const Rule& rule = rule_of(program_, planned);
+    state_.matches.emplace_back();
+    MatchRecord& record = state_.matches.back();
+    record.id = id;
+    if (rule.because != kNoExpr) {
+      Value temp;
+      const Value& reason = expressions_.run(rule.because, temp);
+      if (reason.kind() == Kind::kString) {
+        record.has_reason = true;
+        if (&reason == &temp) {
+          record.owned = true;
+          record.owned_reason = std::move(temp);
+        } else {
+          record.reason = &reason;
+        }
+      } else {
+        std::string message = reason.is_error()
+                                  ? reason.as_string()
+                                  : "`because` must be a string, got " + std::string(kind_name(reason.kind()));
+        record_error(planned.policy, &rule_name(program_, planned), std::move(message), &planned.location);
+      }
+    }
+    switch (rule.effect) {
+      case Effect::kDeny:
+        state_.any_deny = true;
+        break;
+      case Effect::kEscalate:
+        state_.any_escalate = true;
+        if (rule.roles.empty()) {
+          state_.roles.push_back(&kDefaultReviewer);
+        } else {
+          for (const std::string& role : rule.roles) state_.roles.push_back(&role);
+        }
+        state_.approvals = std::max<std::uint32_t>(state_.approvals, rule.approvals);
+        break;
+      case Effect::kApprove:
+        break;
+    }
+  }
+
+  const Program& program_;
+  const EvaluationPlan& plan_;
+  const Facts& facts_;
+  State& state_;
+  FastExpressions expressions_;
+  bool use_index_ = true;
+};
+
+// The plan to evaluate with: the program's own, or one built for this call.
+const EvaluationPlan& plan_for(const Program& program, std::shared_ptr<const EvaluationPlan>& local) {
+  if (program.plan != nullptr && program.plan->fits(program)) return *program.plan;
+  local = build_evaluation_plan(program);
+  return *local;
+}
+
+// Sorts the matches into the Decision's order and settles the outcome and reviewers.
+OutcomeSummary summarise(const EvaluationPlan& plan, State& s) {
+  s.order.resize(s.matches.size());
+  for (std::uint32_t i = 0; i < s.order.size(); ++i) s.order[i] = i;
+  std::sort(s.order.begin(), s.order.end(), [&](std::uint32_t x, std::uint32_t y) {
+    const MatchRecord& a = s.matches[x];
+    const MatchRecord& b = s.matches[y];
+    const PlannedRule& ra = plan.rules[a.id];
+    const PlannedRule& rb = plan.rules[b.id];
+    if (ra.group != rb.group) return ra.group < rb.group;
+    // Only hand-built programs repeat a (policy, rule, effect): then the reference orders by reason, location.
+    static const std::string kNoReason;
+    const std::string& reason_a = a.has_reason ? a.reason_value().as_string() : kNoReason;
+    const std::string& reason_b = b.has_reason ? b.reason_value().as_string() : kNoReason;
+    return std::tie(reason_a, ra.location) < std::tie(reason_b, rb.location);
+  });
+  s.rules.clear();
+  for (std::uint32_t i : s.order) {
+    const PlannedRule& planned = plan.rules[s.matches[i].id];
+    s.rules.push_back(RuleRef{planned.policy, planned.rule});
+  }
+  OutcomeSummary summary;
+  summary.rules = s.rules;
+  summary.error_count = s.errors.size();
+  if (s.any_deny) {
+    summary.outcome = Outcome::kDeny;
+    s.roles.clear();
+    return summary;
+  }
+  if (s.any_escalate || !s.errors.empty() || !s.any_applicable) {
+    summary.outcome = Outcome::kEscalate;
+    if (!s.any_escalate && s.errors.empty()) {  // no policy applies
+      s.roles.clear();
+      s.approvals = 0;
+    }
+    if (s.roles.empty()) s.roles.push_back(&kDefaultReviewer);
+    auto less = [](const std::string* a, const std::string* b) { return *a < *b; };
+    auto same = [](const std::string* a, const std::string* b) { return *a == *b; };
+    std::sort(s.roles.begin(), s.roles.end(), less);
+    s.roles.erase(std::unique(s.roles.begin(), s.roles.end(), same), s.roles.end());
+    summary.roles = s.roles;
+    summary.approvals = std::max(s.approvals, static_cast<std::uint32_t>(s.roles.size()));
+    return summary;
+  }
+  summary.outcome = Outcome::kApprove;
+  s.roles.clear();
+  return summary;
 }
 
 // "sde-ingress.no_executables: executable files may not enter a workspace"
@@ -397,177 +864,138 @@ void append_item(std::string& summary, std::string_view item, bool& first) {
   first = false;
 }
 
-// Judges the applicable policies of one transfer.
-class DecisionBuilder {
- public:
-  DecisionBuilder(const Program& program, const Facts& facts, const EvaluationOptions& options)
-      : program_(program), expressions_(program, facts, options) {}
-
-  Decision build(const Facts& facts) {
-    decision_.policy_set = program_.policy_set;
-    const std::uint8_t channel = channel_bit(facts);
-    for (const Policy& policy : program_.policies) {
-      if (!applies_to_channel(policy, channel)) continue;
-      if (policy.when != kNoExpr) {
-        const Value when = expressions_.run(policy.when);
-        if (!is_bool(when)) {
-          record_error(policy, "when", condition_error("when", when), policy.location.to_string());
-          continue;
-        }
-        if (!when.as_bool()) continue;
-      }
-      any_applicable_ = true;
-      bool matched = false;
-      for (const Rule& rule : policy.rules) matched = judge_rule(policy, rule) || matched;
-      if (!matched) apply(policy, policy.otherwise, "otherwise");
-    }
-    combine();
-    return std::move(decision_);
+// The Decision in the reference's words, from the summary and the records in the scratch.
+Decision build_decision(const Program& program, const EvaluationPlan& plan, const State& s,
+                        const OutcomeSummary& summary) {
+  Decision decision;
+  decision.policy_set = program.policy_set;
+  decision.outcome = summary.outcome;
+  decision.rules.reserve(s.order.size());
+  for (std::uint32_t i : s.order) {
+    const MatchRecord& record = s.matches[i];
+    const PlannedRule& planned = plan.rules[record.id];
+    decision.rules.push_back(MatchedRule{program.policies[planned.policy].name, rule_name(program, planned),
+                                         rule_of(program, planned).effect,
+                                         record.has_reason ? record.reason_value().as_string() : std::string(),
+                                         planned.location});
   }
-
- private:
-  static std::string condition_error(std::string_view clause, const Value& value) {
-    if (value.is_error()) return value.as_string();
-    return "`" + std::string(clause) + "` must be a bool, got " + std::string(kind_name(value.kind()));
+  decision.errors.reserve(s.errors.size());
+  for (const ErrorRecord& error : s.errors) {
+    decision.errors.push_back(
+        EvaluationError{program.policies[error.policy].name, *error.rule, error.message, *error.location});
   }
+  std::sort(decision.errors.begin(), decision.errors.end(), [](const EvaluationError& a, const EvaluationError& b) {
+    return std::tie(a.policy, a.rule, a.message, a.location) < std::tie(b.policy, b.rule, b.message, b.location);
+  });
 
-  void record_error(const Policy& policy, std::string rule, std::string message, std::string location) {
-    decision_.errors.push_back(EvaluationError{policy.name, std::move(rule), std::move(message), std::move(location)});
-  }
-
-  // Whether the rule matched; an error in `when` or `unless` is recorded and the rule does not match.
-  bool judge_rule(const Policy& policy, const Rule& rule) {
-    if (rule.when != kNoExpr) {
-      const Value when = expressions_.run(rule.when);
-      if (!is_bool(when)) {
-        record_error(policy, rule.name, condition_error("when", when), location_of(rule, policy));
-        return false;
-      }
-      if (!when.as_bool()) return false;
-    }
-    if (rule.unless != kNoExpr) {
-      const Value unless = expressions_.run(rule.unless);
-      if (!is_bool(unless)) {
-        record_error(policy, rule.name, condition_error("unless", unless), location_of(rule, policy));
-        return false;
-      }
-      if (unless.as_bool()) return false;
-    }
-    apply(policy, rule, rule.name);
-    return true;
-  }
-
-  void apply(const Policy& policy, const Rule& rule, const std::string& name) {
-    MatchedRule matched{policy.name, name, rule.effect, {}, location_of(rule, policy)};
-    if (rule.because != kNoExpr) {
-      Value reason = expressions_.run(rule.because);
-      if (reason.kind() == Kind::kString) {
-        matched.reason = reason.as_string();
-      } else {
-        std::string message = reason.is_error()
-                                  ? reason.as_string()
-                                  : "`because` must be a string, got " + std::string(kind_name(reason.kind()));
-        record_error(policy, name, std::move(message), matched.location);
-      }
-    }
-    switch (rule.effect) {
-      case Effect::kDeny:
-        any_deny_ = true;
-        break;
-      case Effect::kEscalate:
-        any_escalate_ = true;
-        if (rule.roles.empty()) {
-          roles_.emplace_back(kDefaultReviewer);
-        } else {
-          roles_.insert(roles_.end(), rule.roles.begin(), rule.roles.end());
-        }
-        approvals_ = std::max<std::uint32_t>(approvals_, rule.approvals);
-        break;
-      case Effect::kApprove:
-        break;
-    }
-    decision_.rules.push_back(std::move(matched));
-  }
-
-  void combine() {
-    auto& rules = decision_.rules;
-    auto& errors = decision_.errors;
-    std::sort(rules.begin(), rules.end(), [](const MatchedRule& a, const MatchedRule& b) {
-      return std::tie(a.policy, a.rule, a.effect, a.reason, a.location) <
-             std::tie(b.policy, b.rule, b.effect, b.reason, b.location);
-    });
-    std::sort(errors.begin(), errors.end(), [](const EvaluationError& a, const EvaluationError& b) {
-      return std::tie(a.policy, a.rule, a.message, a.location) < std::tie(b.policy, b.rule, b.message, b.location);
-    });
-
-    std::string& reason = decision_.reason;
-    bool first = true;
-    if (any_deny_) {
-      decision_.outcome = Outcome::kDeny;
+  std::string& reason = decision.reason;
+  bool first = true;
+  switch (summary.outcome) {
+    case Outcome::kDeny:
       reason = "denied by ";
-      for (const MatchedRule& rule : rules) {
+      for (const MatchedRule& rule : decision.rules) {
         if (rule.effect == Effect::kDeny) append_item(reason, describe(rule), first);
       }
-      return;
-    }
-    if (any_escalate_ || !errors.empty()) {
-      escalate(roles_, approvals_);
-      for (const MatchedRule& rule : rules) {
-        if (rule.effect == Effect::kEscalate) append_item(reason, describe(rule), first);
-      }
-      for (const EvaluationError& error : errors) append_item(reason, describe(error), first);
-      return;
-    }
-    if (any_applicable_) {
-      decision_.outcome = Outcome::kApprove;
+      return decision;
+    case Outcome::kApprove:
       reason = "approved by ";
-      for (const MatchedRule& rule : rules) append_item(reason, describe(rule), first);
-      return;
-    }
-    escalate({}, 0);
-    reason += "no policy applies";
+      for (const MatchedRule& rule : decision.rules) append_item(reason, describe(rule), first);
+      return decision;
+    case Outcome::kEscalate:
+      break;
   }
-
-  // Sets the escalation and starts the reason: "escalated to a, b (2 approvals): ".
-  void escalate(std::vector<std::string> roles, std::uint32_t approvals) {
-    decision_.outcome = Outcome::kEscalate;
-    if (roles.empty()) roles.emplace_back(kDefaultReviewer);
-    std::sort(roles.begin(), roles.end());
-    roles.erase(std::unique(roles.begin(), roles.end()), roles.end());
-    approvals = std::max(approvals, static_cast<std::uint32_t>(roles.size()));
-    decision_.reviewers = Reviewers{std::move(roles), approvals};
-    if (!any_escalate_ && decision_.errors.empty()) return;  // "no policy applies" says it all
-    std::string& reason = decision_.reason;
-    reason = "escalated to ";
-    for (std::size_t i = 0; i < decision_.reviewers.roles.size(); ++i) {
-      if (i > 0) reason += ", ";
-      reason += decision_.reviewers.roles[i];
-    }
-    reason += " (" + std::to_string(approvals) + (approvals == 1 ? " approval): " : " approvals): ");
+  for (const std::string* role : summary.roles) decision.reviewers.roles.push_back(*role);
+  decision.reviewers.approvals = summary.approvals;
+  if (!s.any_escalate && decision.errors.empty()) {
+    reason = "no policy applies";
+    return decision;
   }
+  reason = "escalated to ";
+  for (std::size_t i = 0; i < decision.reviewers.roles.size(); ++i) {
+    if (i > 0) reason += ", ";
+    reason += decision.reviewers.roles[i];
+  }
+  reason += " (" + std::to_string(summary.approvals) + (summary.approvals == 1 ? " approval): " : " approvals): ");
+  for (const MatchedRule& rule : decision.rules) {
+    if (rule.effect == Effect::kEscalate) append_item(reason, describe(rule), first);
+  }
+  for (const EvaluationError& error : decision.errors) append_item(reason, describe(error), first);
+  return decision;
+}
 
-  const Program& program_;
-  ExpressionEvaluator expressions_;
-  Decision decision_;
-  bool any_applicable_ = false;
-  bool any_deny_ = false;
-  bool any_escalate_ = false;
-  std::vector<std::string> roles_;
-  std::uint32_t approvals_ = 0;
-};
+// The summary of the reference's Decision: for facts of a schema other than the program's, which the
+// plan's slots do not describe. Rare, so it may allocate.
+OutcomeSummary summarise_reference(const Program& program, const Facts& facts, State& s,
+                                   const EvaluationOptions& options) {
+  const Decision decision = evaluate_reference(program, facts, options);
+  s.rules.clear();
+  for (const MatchedRule& matched : decision.rules) {
+    for (std::uint32_t p = 0; p < program.policies.size(); ++p) {
+      const Policy& policy = program.policies[p];
+      if (policy.name != matched.policy) continue;
+      RuleRef ref{p, kOtherwiseRule};
+      for (std::uint32_t r = 0; r < policy.rules.size(); ++r) {
+        if (policy.rules[r].name == matched.rule) ref.rule = r;
+      }
+      s.rules.push_back(ref);
+      break;
+    }
+  }
+  s.owned_roles = decision.reviewers.roles;
+  s.roles.clear();
+  for (const std::string& role : s.owned_roles) s.roles.push_back(&role);
+  OutcomeSummary summary;
+  summary.outcome = decision.outcome;
+  summary.rules = s.rules;
+  summary.roles = s.roles;
+  summary.approvals = decision.reviewers.approvals;
+  summary.error_count = decision.errors.size();
+  return summary;
+}
 
 }  // namespace
 
+OutcomeSummary evaluate_outcome(const Program& program, const Facts& facts, EvaluationScratch& scratch,
+                                const EvaluationOptions& options) {
+  if (&facts.schema() != program.schema) return summarise_reference(program, facts, scratch.state(), options);
+  std::shared_ptr<const EvaluationPlan> local;
+  const EvaluationPlan& plan = plan_for(program, local);
+  State& state = scratch.state();
+  Judge(program, plan, facts, options, state).run();
+  return summarise(plan, state);
+}
+
+Decision evaluate(const Program& program, const Facts& facts, EvaluationScratch& scratch,
+                  const EvaluationOptions& options) {
+  // The plan's slots and kinds come from the program's schema; facts of another schema get the reference.
+  if (&facts.schema() != program.schema) return evaluate_reference(program, facts, options);
+  std::shared_ptr<const EvaluationPlan> local;
+  const EvaluationPlan& plan = plan_for(program, local);
+  State& state = scratch.state();
+  Judge(program, plan, facts, options, state).run();
+  const OutcomeSummary summary = summarise(plan, state);
+  return build_decision(program, plan, state, summary);
+}
+
 Decision evaluate(const Program& program, const Facts& facts, const EvaluationOptions& options) {
-  DecisionBuilder builder(program, facts, options);
-  return builder.build(facts);
+  EvaluationScratch scratch;
+  return evaluate(program, facts, scratch, options);
 }
 
 Value evaluate_expression(const Program& program, const Facts& facts, ExprId root, const EvaluationOptions& options) {
   if (root == kNoExpr) root = program.root;
   if (root == kNoExpr) return Value::error("the program has no expression to evaluate");
-  ExpressionEvaluator evaluator(program, facts, options);
-  return evaluator.run(root);
+  // Used while a program is still being built (constant folding), so a missing or stale plan is
+  // simply not used here: every node then runs in its general form.
+  const EvaluationPlan* plan = nullptr;
+  if (program.plan != nullptr && program.plan->fits(program) && &facts.schema() == program.schema) {
+    plan = program.plan.get();
+  }
+  EvaluationScratch scratch;
+  FastExpressions expressions(program, plan, facts, options, scratch.state());
+  Value out;
+  const Value& result = expressions.run(root, out);
+  return &result == &out ? std::move(out) : result;
 }
 
 }  // namespace airlock::runtime

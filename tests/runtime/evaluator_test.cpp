@@ -3,13 +3,48 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <new>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "program_builder.h"
+
+// Counts every allocation of this test binary, so a test can assert that evaluating allocates nothing.
+// Test-only instrumentation: the product code has no global state.
+namespace {
+std::atomic<std::uint64_t> allocation_count{0};
+}  // namespace
+
+// Not inlined, so the compiler never pairs a malloc it can see with a `delete` it can see.
+[[gnu::noinline]] void* operator new(std::size_t size) {
+  allocation_count.fetch_add(1, std::memory_order_relaxed);
+  if (void* memory = std::malloc(size == 0 ? 1 : size)) return memory;
+  throw std::bad_alloc();
+}
+[[gnu::noinline]] void* operator new[](std::size_t size) {
+  allocation_count.fetch_add(1, std::memory_order_relaxed);
+  if (void* memory = std::malloc(size == 0 ? 1 : size)) return memory;
+  throw std::bad_alloc();
+}
+[[gnu::noinline]] void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  allocation_count.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(size == 0 ? 1 : size);
+}
+[[gnu::noinline]] void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
+  allocation_count.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(size == 0 ? 1 : size);
+}
+[[gnu::noinline]] void operator delete(void* memory) noexcept { std::free(memory); }
+[[gnu::noinline]] void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
+[[gnu::noinline]] void operator delete[](void* memory) noexcept { std::free(memory); }
+[[gnu::noinline]] void operator delete[](void* memory, std::size_t) noexcept { std::free(memory); }
+[[gnu::noinline]] void operator delete(void* memory, const std::nothrow_t&) noexcept { std::free(memory); }
+[[gnu::noinline]] void operator delete[](void* memory, const std::nothrow_t&) noexcept { std::free(memory); }
 
 namespace airlock::runtime {
 namespace {
@@ -617,6 +652,100 @@ TEST(Evaluator, OneProgramEvaluatesFromManyThreadsAlike) {
   }
   for (std::thread& thread : threads) thread.join();
   for (int t = 0; t < 8; ++t) EXPECT_EQ(mismatches[t], 0) << "thread " << t;
+}
+
+// A W2-shaped program: allow-list rules keyed by workspace and file type, plus unkeyed global rules.
+Program workspace_program(std::size_t workspaces) {
+  ProgramBuilder b;
+  const ExprId types = b.constant(Value::list({Value::string("text/csv"), Value::string("text/plain")}));
+  std::vector<Rule> rules;
+  for (std::size_t i = 0; i < workspaces; ++i) {
+    const std::string ws = "ws-" + std::to_string(i);
+    const ExprId when = b.and_(b.and_(b.call(Builtin::kEqual, {b.fact("transfer.workspace"), b.string(ws)}),
+                                      b.call(Builtin::kIn, {b.fact("file.type"), types})),
+                               b.call(Builtin::kLessEqual, {b.fact("file.size"), b.integer(1000)}));
+    rules.push_back(ProgramBuilder::rule("allow_" + ws, Effect::kApprove, when, kNoExpr, b.string("allowed")));
+  }
+  b.policy("workspaces", kChannelIngress).rules = std::move(rules);
+  Policy& global = b.policy("global", kChannelAny);
+  global.rules.push_back(ProgramBuilder::rule(
+      "no_exe", Effect::kDeny, b.call(Builtin::kEndsWith, {b.fact("file.name"), b.string(".exe")})));
+  global.rules.push_back(ProgramBuilder::escalation(
+      "identifiers", {"governance"}, 1, b.call(Builtin::kGreater, {b.fact("content.nhs_numbers"), b.integer(0)})));
+  global.otherwise = ProgramBuilder::rule("otherwise", Effect::kApprove, kNoExpr, kNoExpr, b.string("clean"));
+  Program program = b.build();
+  finalize_program(program);
+  return program;
+}
+
+std::vector<Facts> workspace_facts(std::size_t workspaces) {
+  std::vector<Facts> all;
+  for (std::size_t i = 0; i < 50; ++i) {
+    Facts facts = upload_facts(i % 5 == 0 ? "egress" : "upload");
+    EXPECT_TRUE(facts.set("transfer.workspace", Value::string("ws-" + std::to_string(i * 7 % workspaces))).is_ok());
+    EXPECT_TRUE(facts.set("file.type", Value::string(i % 3 == 0 ? "application/zip" : "text/csv")).is_ok());
+    EXPECT_TRUE(facts.set("file.size", Value::integer(static_cast<std::int64_t>(i * 37))).is_ok());
+    EXPECT_TRUE(facts.set("file.name", Value::string(i % 11 == 0 ? "setup.exe" : "counts.csv")).is_ok());
+    EXPECT_TRUE(facts.set("content.nhs_numbers", Value::integer(i % 13 == 0 ? 2 : 0)).is_ok());
+    all.push_back(std::move(facts));
+  }
+  return all;
+}
+
+TEST(Evaluator, AWarmScratchMakesDecisionsWithoutAllocating) {
+  const Program program = workspace_program(1000);
+  const std::vector<Facts> inputs = workspace_facts(1000);
+  EvaluationScratch scratch;
+  std::size_t approved = 0;
+  for (const Facts& facts : inputs) approved += evaluate_outcome(program, facts, scratch).outcome == Outcome::kApprove;
+  ASSERT_GT(approved, 0u);  // the rules do match: the loop below is not trivially empty work
+
+  const std::uint64_t before = allocation_count.load();
+  for (int round = 0; round < 10; ++round) {
+    for (const Facts& facts : inputs) (void)evaluate_outcome(program, facts, scratch);
+  }
+  EXPECT_EQ(allocation_count.load() - before, 0u);
+}
+
+TEST(Evaluator, OutcomeSummaryNamesTheDecisionsRules) {
+  const Program program = workspace_program(20);
+  EvaluationScratch scratch;
+  for (const Facts& facts : workspace_facts(20)) {
+    const Decision decision = evaluate(program, facts, scratch);
+    const OutcomeSummary summary = evaluate_outcome(program, facts, scratch);
+    EXPECT_EQ(summary.outcome, decision.outcome);
+    ASSERT_EQ(summary.rules.size(), decision.rules.size());
+    for (std::size_t i = 0; i < summary.rules.size(); ++i) {
+      const Policy& policy = program.policies[summary.rules[i].policy];
+      EXPECT_EQ(policy.name, decision.rules[i].policy);
+      EXPECT_EQ(summary.rules[i].rule == kOtherwiseRule ? "otherwise" : policy.rules[summary.rules[i].rule].name,
+                decision.rules[i].rule);
+    }
+    EXPECT_EQ(summary.approvals, decision.reviewers.approvals);
+    EXPECT_EQ(summary.roles.size(), decision.reviewers.roles.size());
+  }
+}
+
+TEST(Evaluator, ScratchAndPlainEvaluationGiveTheSameDecision) {
+  const Program program = workspace_program(50);
+  Program unplanned = program;
+  unplanned.plan.reset();
+  EvaluationScratch scratch;
+  for (const Facts& facts : workspace_facts(50)) {
+    const std::string expected = evaluate(program, facts).to_json();
+    EXPECT_EQ(evaluate(program, facts, scratch).to_json(), expected);
+    EXPECT_EQ(evaluate(unplanned, facts, scratch).to_json(), expected);
+  }
+}
+
+TEST(Evaluator, AScratchServesDifferentProgramsInTurn) {
+  const Program small = workspace_program(3);
+  const Program large = workspace_program(300);
+  EvaluationScratch scratch;
+  for (const Facts& facts : workspace_facts(3)) {
+    EXPECT_EQ(evaluate(large, facts, scratch).to_json(), evaluate(large, facts).to_json());
+    EXPECT_EQ(evaluate(small, facts, scratch).to_json(), evaluate(small, facts).to_json());
+  }
 }
 
 }  // namespace

@@ -95,6 +95,7 @@ struct Policy {
 };
 
 class CompiledRegex;  // RE2, kept out of this header
+class EvaluationPlan;  // the evaluator's compiled form of a Program (runtime/evaluation_plan.h), opaque here
 
 struct Program {
   std::vector<Node> nodes;
@@ -111,8 +112,18 @@ struct Program {
 
   const FactSchema* schema = &FactSchema::standard();
 
+  // The evaluator's plan: the rule index, fast forms of common nodes, precomputed strings. Built by
+  // finalize_program() once the program is complete; shared by copies of the program. A plan that no
+  // longer fits the program (nodes or policies added afterwards) is ignored, and a program without one
+  // is still evaluated correctly, only more slowly (evaluate() then builds a plan on every call).
+  std::shared_ptr<const EvaluationPlan> plan;
+
   const Node& node(ExprId id) const { return nodes[id]; }
   ExprId child(const Node& n, std::uint32_t i) const { return children[n.first_child + i]; }
 };
+
+// Builds program.plan. The compiler calls it last, after every node, constant and policy is in place;
+// call it again after changing a program by hand. Never fails: what it cannot index is evaluated plainly.
+void finalize_program(Program& program);
 
 }  // namespace airlock::runtime

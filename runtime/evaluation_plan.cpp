@@ -1,0 +1,464 @@
+// finalize_program(): the rule index and the fast forms of nodes (see evaluation_plan.h).
+//
+// Rule index. A rule's `when` is read as a conjunction c1 && c2 && ... (nested `&&` flattened, in the
+// order the evaluator visits them). A conjunct `fact == "c"`, `"c" == fact` or `fact in [c1, c2]` on a
+// string or int fact is a key: the rule is filed under (slot, each constant), and at evaluation only
+// the rules filed under the facts' actual values (plus the unkeyed ones) are evaluated.
+//
+// Why skipping is exact. When the fact's value is not among the key's constants, the key conjunct is
+// false (the fact has the slot's kind and equality between a string, or an int, and a constant it is
+// not equal to is false, never an error). CEL's `&&` is commutative and absorbs errors: `false && x`
+// is false whatever x is, an error included, so the whole `when` is false, the rule cannot match and
+// cannot record an error; its `unless` and `because` are not evaluated at all. A policy's `when` is
+// indexed the same way: false means not applicable, with no error. The one thing `&&` does not absorb
+// is running out of the cost budget, which the conjuncts evaluated before the key could do. So the key
+// is chosen only where those conjuncts' cost has a static bound, and the evaluator uses the index only
+// when the largest such bound, given the facts' sizes, is within the budget (always, in practice);
+// otherwise it evaluates every rule. A fact whose value has an unexpected kind (set by hand through
+// Facts::set(slot, ...)) also turns its slot's index off for that evaluation.
+#include "evaluation_plan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <tuple>
+
+namespace airlock::runtime {
+
+bool EvaluationPlan::fits(const Program& program) const {
+  return node_count == program.nodes.size() && child_count == program.children.size() &&
+         constant_count == program.constants.size() && policy_count == program.policies.size() &&
+         schema == program.schema;
+}
+
+namespace {
+
+constexpr double kTwoTo63 = 9223372036854775808.0;
+constexpr int kMaxDepth = 200;
+
+// The int64 a number equals under CEL's heterogeneous equality, if any.
+std::optional<std::int64_t> canonical_int(const Value& value) {
+  switch (value.kind()) {
+    case Kind::kInt:
+      return value.as_int();
+    case Kind::kUint:
+      if (value.as_uint() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
+      return static_cast<std::int64_t>(value.as_uint());
+    case Kind::kDouble: {
+      const double d = value.as_double();
+      if (std::isnan(d) || d < -kTwoTo63 || d >= kTwoTo63 || std::trunc(d) != d) return std::nullopt;
+      return static_cast<std::int64_t>(d);
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+struct Key {
+  FactSlot slot = 0;
+  bool is_string = true;
+  std::vector<std::string> strings;
+  std::vector<std::int64_t> ints;
+};
+
+// An upper bound on the cost units of evaluating an expression: units + facts * (the largest operand
+// cost of the facts in `slots`).
+struct Bound {
+  std::uint64_t units = 0;
+  std::uint64_t facts = 0;
+  Bound& operator+=(const Bound& other) {
+    units += other.units;
+    facts += other.facts;
+    return *this;
+  }
+};
+
+class PlanBuilder {
+ public:
+  explicit PlanBuilder(const Program& program) : program_(program), plan_(std::make_shared<EvaluationPlan>()) {}
+
+  std::shared_ptr<const EvaluationPlan> build() {
+    EvaluationPlan& plan = *plan_;
+    plan.node_count = program_.nodes.size();
+    plan.child_count = program_.children.size();
+    plan.constant_count = program_.constants.size();
+    plan.policy_count = program_.policies.size();
+    plan.schema = program_.schema;
+    plan.channel_slot = program_.schema->find("transfer.channel");
+    plan.code.resize(program_.nodes.size());
+    for (ExprId id = 0; id < program_.nodes.size(); ++id) plan.code[id] = fast_form(id);
+    plan_rules();
+    plan_policies();
+    return plan_;
+  }
+
+ private:
+  bool valid(ExprId id) const {
+    if (id >= program_.nodes.size()) return false;
+    const Node& node = program_.nodes[id];
+    return static_cast<std::size_t>(node.first_child) + node.child_count <= program_.children.size();
+  }
+  ExprId child(ExprId id, std::uint32_t i) const { return program_.child(program_.nodes[id], i); }
+  bool is_fact(ExprId id) const {
+    return valid(id) && program_.nodes[id].op == Op::kFact && program_.nodes[id].a < program_.schema->fields().size();
+  }
+  bool is_constant(ExprId id) const {
+    return valid(id) && program_.nodes[id].op == Op::kConstant && program_.nodes[id].a < program_.constants.size() &&
+           !program_.constants[program_.nodes[id].a].is_error();
+  }
+  Type::Tag slot_tag(FactSlot slot) const { return program_.schema->field(slot).type.tag(); }
+
+  // The fact and constant operands of a binary node, whichever way round.
+  bool fact_and_constant(ExprId id, FactSlot& slot, std::uint32_t& constant, bool& fact_left) const {
+    const Node& node = program_.nodes[id];
+    if (node.child_count != 2) return false;
+    const ExprId left = child(id, 0);
+    const ExprId right = child(id, 1);
+    if (is_fact(left) && is_constant(right)) {
+      fact_left = true;
+    } else if (is_constant(left) && is_fact(right)) {
+      fact_left = false;
+    } else {
+      return false;
+    }
+    slot = static_cast<FactSlot>(program_.nodes[fact_left ? left : right].a);
+    constant = program_.nodes[fact_left ? right : left].a;
+    return true;
+  }
+
+  FastNode fast_form(ExprId id) {
+    FastNode fast;
+    if (!valid(id)) return fast;
+    const Node& node = program_.nodes[id];
+    if (node.op != Op::kCall) return fast;
+    switch (node.builtin) {
+      case Builtin::kEqual:
+      case Builtin::kNotEqual:
+        if (fact_and_constant(id, fast.slot, fast.constant, fast.fact_left)) {
+          fast.op = FastOp::kFactEqualConst;
+          fast.negate = node.builtin == Builtin::kNotEqual;
+        }
+        return fast;
+      case Builtin::kLess:
+      case Builtin::kLessEqual:
+      case Builtin::kGreater:
+      case Builtin::kGreaterEqual:
+        if (fact_and_constant(id, fast.slot, fast.constant, fast.fact_left)) {
+          const Kind kind = program_.constants[fast.constant].kind();
+          if (kind == Kind::kInt || kind == Kind::kUint || kind == Kind::kString) {
+            fast.op = FastOp::kFactOrderConst;
+            fast.builtin = node.builtin;
+          }
+        }
+        return fast;
+      case Builtin::kIn: {
+        if (node.child_count != 2 || !is_fact(child(id, 0)) || !is_constant(child(id, 1))) return fast;
+        const Value& list = program_.constants[program_.nodes[child(id, 1)].a];
+        if (list.kind() != Kind::kList) return fast;
+        fast.slot = static_cast<FactSlot>(program_.nodes[child(id, 0)].a);
+        fast.constant = program_.nodes[child(id, 1)].a;
+        ConstantSet set;
+        for (const Value& item : list.as_list()) {
+          if (item.kind() == Kind::kString) set.strings.insert(item.as_string());
+          if (auto number = canonical_int(item)) set.ints.insert(*number);
+        }
+        // Rules written alike share one set, which then stays in cache.
+        auto [it, inserted] = set_ids_.emplace(set_identity(set), static_cast<std::uint32_t>(plan_->sets.size()));
+        if (inserted) plan_->sets.push_back(std::move(set));
+        fast.aux = it->second;
+        fast.op = FastOp::kFactInConstList;
+        return fast;
+      }
+      case Builtin::kMatches: {
+        if (node.child_count != 2 || !valid(child(id, 0)) || !is_constant(child(id, 1))) return fast;
+        const Value& pattern = program_.constants[program_.nodes[child(id, 1)].a];
+        if (pattern.kind() != Kind::kString) return fast;
+        auto regex = CompiledRegex::compile(pattern.as_string());
+        if (!regex) return fast;  // the generic path reports the error, in the reference's words
+        fast.constant = program_.nodes[child(id, 1)].a;
+        fast.aux = static_cast<std::uint32_t>(plan_->regexes.size());
+        plan_->regexes.push_back(std::move(regex.value()));
+        fast.op = FastOp::kMatchesConstPattern;
+        return fast;
+      }
+      default:
+        return fast;
+    }
+  }
+
+  // The members of a set, spelled exactly (length-prefixed strings, then ints), in sorted order.
+  static std::string set_identity(const ConstantSet& set) {
+    std::vector<std::string_view> strings(set.strings.begin(), set.strings.end());
+    std::vector<std::int64_t> ints(set.ints.begin(), set.ints.end());
+    std::sort(strings.begin(), strings.end());
+    std::sort(ints.begin(), ints.end());
+    std::string identity;
+    for (std::string_view text : strings) {
+      identity += std::to_string(text.size()) + ":";
+      identity += text;
+    }
+    identity += "|";
+    for (std::int64_t number : ints) identity += std::to_string(number) + ",";
+    return identity;
+  }
+
+  // ---- Keys ----
+
+  void flatten(ExprId id, std::vector<ExprId>& conjuncts, int depth) const {
+    if (valid(id) && depth < kMaxDepth && program_.nodes[id].op == Op::kAnd && program_.nodes[id].child_count == 2) {
+      flatten(child(id, 0), conjuncts, depth + 1);
+      flatten(child(id, 1), conjuncts, depth + 1);
+      return;
+    }
+    conjuncts.push_back(id);
+  }
+
+  std::optional<Key> key_of(ExprId id) const {
+    if (!valid(id)) return std::nullopt;
+    const Node& node = program_.nodes[id];
+    if (node.op != Op::kCall || node.child_count != 2) return std::nullopt;
+    Key key;
+    std::vector<Value> members;
+    if (node.builtin == Builtin::kEqual) {
+      std::uint32_t constant = 0;
+      bool fact_left = true;
+      if (!fact_and_constant(id, key.slot, constant, fact_left)) return std::nullopt;
+      members.push_back(program_.constants[constant]);
+    } else if (node.builtin == Builtin::kIn) {
+      if (!is_fact(child(id, 0)) || !is_constant(child(id, 1))) return std::nullopt;
+      const Value& list = program_.constants[program_.nodes[child(id, 1)].a];
+      if (list.kind() != Kind::kList) return std::nullopt;
+      key.slot = static_cast<FactSlot>(program_.nodes[child(id, 0)].a);
+      members = list.as_list();
+    } else {
+      return std::nullopt;
+    }
+    const Type::Tag tag = slot_tag(key.slot);
+    if (tag != Type::Tag::kString && tag != Type::Tag::kInt) return std::nullopt;
+    key.is_string = tag == Type::Tag::kString;
+    // Members of another kind can never equal the fact (a string equals only strings; an int only the
+    // numbers canonical_int maps to it), so leaving them out keeps the key exact.
+    for (const Value& member : members) {
+      if (key.is_string && member.kind() == Kind::kString) key.strings.push_back(member.as_string());
+      if (!key.is_string) {
+        if (auto number = canonical_int(member)) key.ints.push_back(*number);
+      }
+    }
+    if (node.builtin == Builtin::kEqual && key.strings.empty() && key.ints.empty()) return std::nullopt;
+    return key;
+  }
+
+  static bool returns_scalar(Builtin builtin) {
+    switch (builtin) {
+      case Builtin::kEqual:
+      case Builtin::kNotEqual:
+      case Builtin::kLess:
+      case Builtin::kLessEqual:
+      case Builtin::kGreater:
+      case Builtin::kGreaterEqual:
+      case Builtin::kIn:
+      case Builtin::kSize:
+      case Builtin::kContains:
+      case Builtin::kStartsWith:
+      case Builtin::kEndsWith:
+      case Builtin::kMatches:
+      case Builtin::kGlob:
+      case Builtin::kToInt:
+      case Builtin::kToUint:
+      case Builtin::kToDouble:
+      case Builtin::kToBool:
+      case Builtin::kNegate:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  // A bound on the operand cost a builtin charges for this child's value.
+  std::optional<Bound> operand_bound(ExprId id, std::vector<FactSlot>& slots) const {
+    const Node& node = program_.nodes[id];
+    switch (node.op) {
+      case Op::kConstant:
+        if (node.a >= program_.constants.size()) return std::nullopt;
+        return Bound{operand_cost(program_.constants[node.a]), 0};
+      case Op::kFact:
+        slots.push_back(static_cast<FactSlot>(node.a));
+        return Bound{0, 1};
+      case Op::kFactHas:
+      case Op::kAnd:
+      case Op::kOr:
+      case Op::kNot:
+      case Op::kMatchesConst:
+        return Bound{};  // a bool or an error: no operand cost
+      case Op::kCall:
+        if (returns_scalar(node.builtin)) return Bound{};
+        return std::nullopt;
+      default:
+        return std::nullopt;
+    }
+  }
+
+  // A bound on the cost units the evaluator charges for evaluating `id`; none when it depends on more
+  // than the sizes of facts (comprehensions, intermediate strings and lists).
+  std::optional<Bound> cost_bound(ExprId id, std::vector<FactSlot>& slots, int depth) const {
+    if (!valid(id) || depth > kMaxDepth) return std::nullopt;
+    const Node& node = program_.nodes[id];
+    Bound total{1, 0};
+    switch (node.op) {
+      case Op::kConstant:
+      case Op::kFact:
+      case Op::kFactHas:
+      case Op::kLocal:
+        return total;
+      case Op::kComprehension:
+        return std::nullopt;
+      default:
+        break;
+    }
+    for (std::uint32_t i = 0; i < node.child_count; ++i) {
+      auto part = cost_bound(child(id, i), slots, depth + 1);
+      if (!part) return std::nullopt;
+      total += *part;
+      if (node.op == Op::kCall || node.op == Op::kMatchesConst) {
+        auto operand = operand_bound(child(id, i), slots);
+        if (!operand) return std::nullopt;
+        total += *operand;
+      }
+    }
+    return total;
+  }
+
+  // The key of a `when`, and a bound on the cost of evaluating it up to and including that key.
+  std::optional<Key> choose_key(ExprId when) {
+    if (when == kNoExpr) return std::nullopt;
+    std::vector<ExprId> conjuncts;
+    flatten(when, conjuncts, 0);
+    std::vector<FactSlot> slots;
+    // Every `&&` node of the flattened tree may be visited before the key.
+    Bound prefix{conjuncts.size() - 1, 0};
+    for (ExprId conjunct : conjuncts) {
+      auto part = cost_bound(conjunct, slots, 0);
+      if (!part) return std::nullopt;
+      prefix += *part;
+      if (auto key = key_of(conjunct)) {
+        plan_->guard_static = std::max(plan_->guard_static, prefix.units);
+        plan_->guard_fact_count = std::max(plan_->guard_fact_count, prefix.facts);
+        for (FactSlot slot : slots) {
+          if (std::find(plan_->guard_slots.begin(), plan_->guard_slots.end(), slot) == plan_->guard_slots.end()) {
+            plan_->guard_slots.push_back(slot);
+          }
+        }
+        return key;
+      }
+    }
+    return std::nullopt;
+  }
+
+  static void file(KeyIndex& index, const Key& key, std::uint32_t id) {
+    auto it = std::find_if(index.slots.begin(), index.slots.end(),
+                           [&](const SlotIndex& s) { return s.slot == key.slot; });
+    if (it == index.slots.end()) {
+      index.slots.push_back(SlotIndex{.slot = key.slot, .is_string = key.is_string});
+      it = index.slots.end() - 1;
+    }
+    it->all.push_back(id);
+    // A constant listed twice files the id once.
+    for (const std::string& value : key.strings) {
+      auto& ids = it->strings[value];
+      if (ids.empty() || ids.back() != id) ids.push_back(id);
+    }
+    for (std::int64_t value : key.ints) {
+      auto& ids = it->ints[value];
+      if (ids.empty() || ids.back() != id) ids.push_back(id);
+    }
+  }
+
+  static std::string location_of(const Rule& rule, const Policy& policy) {
+    std::string location = rule.location.to_string();
+    return location.empty() ? policy.location.to_string() : location;
+  }
+
+  void plan_rules() {
+    EvaluationPlan& plan = *plan_;
+    // Number every rule and `otherwise` in the Decision's order: by policy name, rule name, effect.
+    struct Entry {
+      std::uint32_t policy;
+      std::uint32_t rule;
+    };
+    std::vector<Entry> entries;
+    for (std::uint32_t p = 0; p < program_.policies.size(); ++p) {
+      const Policy& policy = program_.policies[p];
+      for (std::uint32_t r = 0; r < policy.rules.size(); ++r) entries.push_back({p, r});
+      entries.push_back({p, kOtherwiseRule});
+    }
+    auto rule_of = [&](const Entry& e) -> const Rule& {
+      const Policy& policy = program_.policies[e.policy];
+      return e.rule == kOtherwiseRule ? policy.otherwise : policy.rules[e.rule];
+    };
+    auto name_of = [&](const Entry& e) -> const std::string& {
+      static const std::string kOtherwise = "otherwise";
+      return e.rule == kOtherwiseRule ? kOtherwise : program_.policies[e.policy].rules[e.rule].name;
+    };
+    auto order = [&](const Entry& a, const Entry& b) {
+      return std::tie(program_.policies[a.policy].name, name_of(a), rule_of(a).effect) <
+             std::tie(program_.policies[b.policy].name, name_of(b), rule_of(b).effect);
+    };
+    std::stable_sort(entries.begin(), entries.end(), order);
+
+    plan.policies.resize(program_.policies.size());
+    plan.rules.reserve(entries.size());
+    for (std::uint32_t id = 0; id < entries.size(); ++id) {
+      const Entry& e = entries[id];
+      const Policy& policy = program_.policies[e.policy];
+      std::uint32_t group = id;
+      if (id > 0 && !order(entries[id - 1], e)) group = plan.rules.back().group;
+      plan.rules.push_back(PlannedRule{e.policy, e.rule, group, location_of(rule_of(e), policy)});
+      PlannedPolicy& planned = plan.policies[e.policy];
+      if (e.rule == kOtherwiseRule) {
+        planned.otherwise = id;
+        continue;
+      }
+      if (auto key = choose_key(policy.rules[e.rule].when)) {
+        file(plan.rule_index, *key, id);
+      } else {
+        planned.unkeyed_rules.push_back(id);
+      }
+    }
+    plan.rule_count = entries.size();
+  }
+
+  void plan_policies() {
+    EvaluationPlan& plan = *plan_;
+    static constexpr std::array<std::uint8_t, 4> kChannelBits = {0, kChannelUpload, kChannelImport, kChannelEgress};
+    for (std::uint32_t p = 0; p < program_.policies.size(); ++p) {
+      const Policy& policy = program_.policies[p];
+      plan.policies[p].location = policy.location.to_string();
+      if (auto key = choose_key(policy.when)) {
+        file(plan.policy_index, *key, p);
+        continue;
+      }
+      for (std::size_t c = 0; c < kChannelBits.size(); ++c) {
+        const std::uint8_t bit = kChannelBits[c];
+        const bool applies = bit == 0 ? policy.channels == kChannelAny : (policy.channels & bit) != 0;
+        if (applies) plan.unkeyed_policies[c].push_back(p);
+      }
+    }
+  }
+
+  const Program& program_;
+  std::shared_ptr<EvaluationPlan> plan_;
+  std::unordered_map<std::string, std::uint32_t> set_ids_;  // set_identity() -> index in plan_->sets
+};
+
+}  // namespace
+
+std::shared_ptr<const EvaluationPlan> build_evaluation_plan(const Program& program) {
+  return PlanBuilder(program).build();
+}
+
+void finalize_program(Program& program) {
+  program.plan.reset();
+  program.plan = build_evaluation_plan(program);
+}
+
+}  // namespace airlock::runtime

@@ -1,0 +1,127 @@
+// The evaluator's compiled form of a Program (private to the runtime): fast forms of common nodes,
+// the rule index, and strings the Decision needs, all computed once by finalize_program().
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "airlock/runtime/builtins.h"
+#include "airlock/runtime/evaluator.h"
+#include "airlock/runtime/program.h"
+
+namespace airlock::runtime {
+
+// How the fast evaluator runs one node. kGeneric runs Program::nodes[id] as the reference does; the
+// others fuse a node with its children. Each charges exactly the cost units the reference would
+// (one per node visited plus the operand sizes a builtin walks), so budgets run out identically.
+enum class FastOp : std::uint8_t {
+  kGeneric,
+  kFactEqualConst,     // fact == constant (either side), CEL equality; `negate` for !=
+  kFactOrderConst,     // fact <, <=, >, >= constant (either side) on same-kind int, uint or string
+  kFactInConstList,    // fact in [constants]: a hash set for string and int facts
+  kMatchesConstPattern,  // text.matches(constant pattern): the regex compiled once
+};
+
+struct FastNode {
+  FastOp op = FastOp::kGeneric;
+  bool fact_left = true;   // the fact is the left operand
+  bool negate = false;     // != rather than ==
+  Builtin builtin = Builtin::kNone;
+  FactSlot slot = 0;
+  std::uint32_t constant = 0;  // index into Program::constants
+  std::uint32_t aux = 0;       // index into EvaluationPlan::sets or ::regexes
+};
+
+// The members of a constant list a string or int fact can equal: strings as they are, numbers
+// canonicalised to int64 (1 == 1u == 1.0 in CEL; 1.5 and 2^64 can equal no int and are left out).
+struct ConstantSet {
+  std::unordered_set<std::string> strings;
+  std::unordered_set<std::int64_t> ints;
+};
+
+// Index keys of one fact slot: (slot, value) -> ids (of rules or of policies, depending on the index).
+struct SlotIndex {
+  FactSlot slot = 0;
+  bool is_string = true;  // else int
+  std::unordered_map<std::string, std::vector<std::uint32_t>> strings;
+  std::unordered_map<std::int64_t, std::vector<std::uint32_t>> ints;
+  std::vector<std::uint32_t> all;  // every id keyed on this slot, for facts of an unexpected kind
+};
+
+struct KeyIndex {
+  std::vector<SlotIndex> slots;
+};
+
+// A rule (or an `otherwise`) in one flat table, numbered in the Decision's order.
+struct PlannedRule {
+  std::uint32_t policy = 0;
+  std::uint32_t rule = kOtherwiseRule;
+  std::uint32_t group = 0;  // equal for equal (policy name, rule name, effect): only hand-built programs repeat
+  std::string location;     // location_of(rule, policy), formatted once
+};
+
+struct PlannedPolicy {
+  std::vector<std::uint32_t> unkeyed_rules;  // flat ids of rules evaluated whenever the policy applies
+  std::uint32_t otherwise = 0;               // flat id of the `otherwise`
+  std::string location;                      // policy.location.to_string()
+};
+
+class EvaluationPlan {
+ public:
+  // What the plan was built from, to notice a program changed afterwards.
+  std::size_t node_count = 0;
+  std::size_t child_count = 0;
+  std::size_t constant_count = 0;
+  std::size_t policy_count = 0;
+  std::size_t rule_count = 0;
+  const FactSchema* schema = nullptr;
+
+  std::vector<FastNode> code;  // parallel to Program::nodes
+  std::vector<ConstantSet> sets;
+  std::vector<std::shared_ptr<const CompiledRegex>> regexes;
+
+  std::optional<FactSlot> channel_slot;  // transfer.channel
+
+  std::vector<PlannedRule> rules;  // by flat id
+  std::vector<PlannedPolicy> policies;
+
+  // Policies without an index key, by channel code (0 none or unknown, 1 upload, 2 import, 3 egress).
+  std::array<std::vector<std::uint32_t>, 4> unkeyed_policies;
+  KeyIndex policy_index;  // keys of policies' `when`
+  KeyIndex rule_index;    // keys of rules' `when`
+
+  // Skipping by key is exact only if evaluating the conjuncts up to the key cannot exhaust the cost
+  // budget (see evaluation_plan.cpp). Their cost is at most
+  //   guard_static + guard_fact_count * max(operand cost of the facts in guard_slots).
+  std::uint64_t guard_static = 0;
+  std::uint64_t guard_fact_count = 0;
+  std::vector<FactSlot> guard_slots;
+
+  bool fits(const Program& program) const;
+};
+
+// Builds a plan for `program` (what finalize_program() stores).
+std::shared_ptr<const EvaluationPlan> build_evaluation_plan(const Program& program);
+
+// The cost units a builtin charges for walking an operand (the reference's accounting).
+inline std::uint64_t operand_cost(const Value& value) {
+  switch (value.kind()) {
+    case Kind::kList:
+      return value.as_list().size();
+    case Kind::kMap:
+      return value.as_map().size();
+    case Kind::kString:
+    case Kind::kBytes:
+      return value.as_string().size() / 64;
+    default:
+      return 0;
+  }
+}
+
+}  // namespace airlock::runtime

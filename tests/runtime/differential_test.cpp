@@ -1,0 +1,401 @@
+// The fast evaluator agrees with the reference on every generated input: random (seeded) programs and
+// facts, including errors, unless-clauses, missing facts, unknown channels, tiny cost budgets, keys in
+// mixed-kind lists and case differences, and W2-shaped rule sets built by hand.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "airlock/runtime/evaluator.h"
+#include "airlock/runtime/reference.h"
+#include "program_builder.h"
+
+namespace airlock::runtime {
+namespace {
+
+using testing::ProgramBuilder;
+
+class Generator {
+ public:
+  explicit Generator(std::uint64_t seed) : random_(seed) {}
+
+  std::size_t below(std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(random_); }
+  bool chance(int percent) { return below(100) < static_cast<std::size_t>(percent); }
+  template <typename T>
+  const T& pick(const std::vector<T>& items) {
+    return items[below(items.size())];
+  }
+
+  // ---- Facts ----
+
+  Facts facts() {
+    Facts facts;
+    auto maybe = [&](std::string_view path, Value value) {
+      if (chance(85)) {
+        EXPECT_TRUE(facts.set(path, std::move(value)).is_ok()) << path;
+      }
+    };
+    maybe("transfer.channel", Value::string(pick(channels_)));
+    maybe("transfer.workspace", Value::string(pick(workspaces_)));
+    maybe("file.type", Value::string(pick(types_)));
+    maybe("file.name", Value::string(pick(names_)));
+    maybe("destination.name", Value::string(pick(destinations_)));
+    maybe("file.size", Value::integer(pick(sizes_)));
+    maybe("content.nhs_numbers", Value::integer(static_cast<std::int64_t>(below(3))));
+    maybe("archive.encrypted", Value::boolean(chance(30)));
+    maybe("archive.compression_ratio", Value::floating(static_cast<double>(below(200)) / 2.0));
+    List roles;
+    for (const auto& role : roles_) {
+      if (chance(40)) roles.push_back(Value::string(role));
+    }
+    maybe("actor.roles", Value::list(std::move(roles)));
+    List entries;
+    const std::size_t count = below(6);
+    for (std::size_t i = 0; i < count; ++i) entries.push_back(Value::string(pick(names_)));
+    maybe("archive.entry_names", Value::list(std::move(entries)));
+    return facts;
+  }
+
+  // ---- Expressions ----
+
+  Value string_constant(const std::vector<std::string>& pool) { return Value::string(pick(pool)); }
+
+  // A number that equals (or nearly equals) a file size, in any numeric kind.
+  Value number_constant() {
+    const std::int64_t base = pick(sizes_);
+    switch (below(5)) {
+      case 0: return Value::unsigned_integer(static_cast<std::uint64_t>(base < 0 ? 0 : base));
+      case 1: return Value::floating(static_cast<double>(base));
+      case 2: return Value::floating(static_cast<double>(base) + 0.5);
+      default: return Value::integer(base);
+    }
+  }
+
+  ExprId string_fact(ProgramBuilder& b, std::vector<std::string>*& pool) {
+    switch (below(5)) {
+      case 0: pool = &workspaces_; return b.fact("transfer.workspace");
+      case 1: pool = &types_; return b.fact("file.type");
+      case 2: pool = &names_; return b.fact("file.name");
+      case 3: pool = &destinations_; return b.fact("destination.name");
+      default: pool = &channels_; return b.fact("transfer.channel");
+    }
+  }
+
+  // A conjunct the index can use: fact == constant, constant == fact, or fact in [constants].
+  ExprId key(ProgramBuilder& b) {
+    if (chance(25)) {
+      const ExprId size = b.fact("file.size");
+      if (chance(50)) return b.call(Builtin::kEqual, {size, b.constant(number_constant())});
+      std::vector<ExprId> items;
+      const std::size_t n = 1 + below(4);
+      for (std::size_t i = 0; i < n; ++i) {
+        items.push_back(b.constant(chance(80) ? number_constant() : Value::string("10")));
+      }
+      return b.call(Builtin::kIn, {size, fold_list(b, items)});
+    }
+    std::vector<std::string>* pool = nullptr;
+    const ExprId fact = string_fact(b, pool);
+    switch (below(3)) {
+      case 0: return b.call(Builtin::kEqual, {fact, b.constant(string_constant(*pool))});
+      case 1: return b.call(Builtin::kEqual, {b.constant(string_constant(*pool)), fact});
+      default: {
+        std::vector<ExprId> items;
+        const std::size_t n = 1 + below(4);
+        for (std::size_t i = 0; i < n; ++i) {
+          items.push_back(b.constant(chance(85) ? string_constant(*pool) : Value::integer(1)));
+        }
+        return b.call(Builtin::kIn, {fact, fold_list(b, items)});
+      }
+    }
+  }
+
+  // A constant list, as the compiler folds a literal list of constants.
+  ExprId fold_list(ProgramBuilder& b, const std::vector<ExprId>& items) {
+    List values;
+    for (ExprId item : items) values.push_back(b.program().constants[b.program().nodes[item].a]);
+    if (chance(20)) return b.list(items);  // left unfolded: the plain path must agree too
+    return b.constant(Value::list(std::move(values)));
+  }
+
+  ExprId condition(ProgramBuilder& b, int depth) {
+    const std::size_t choice = depth <= 0 ? below(12) : below(18);
+    switch (choice) {
+      case 0: return key(b);
+      case 1: {
+        const ExprId size = b.fact("file.size");
+        const Builtin op = pick(std::vector<Builtin>{Builtin::kLess, Builtin::kLessEqual, Builtin::kGreater,
+                                                     Builtin::kGreaterEqual, Builtin::kNotEqual});
+        const ExprId constant = b.constant(number_constant());
+        return chance(70) ? b.call(op, {size, constant}) : b.call(op, {constant, size});
+      }
+      case 2: {
+        std::vector<std::string>* pool = nullptr;
+        const ExprId fact = string_fact(b, pool);
+        const Builtin op = pick(std::vector<Builtin>{Builtin::kLess, Builtin::kGreaterEqual, Builtin::kNotEqual});
+        return b.call(op, {fact, b.constant(string_constant(*pool))});
+      }
+      case 3: {
+        const Builtin op = pick(std::vector<Builtin>{Builtin::kEndsWith, Builtin::kStartsWith, Builtin::kContains});
+        return b.call(op, {b.fact("file.name"), b.string(pick(std::vector<std::string>{".csv", ".exe", "Re", ""}))});
+      }
+      case 4: return b.matches(b.fact("file.name"), pick(std::vector<std::string>{"\\.csv$", "(?i)report", "^b"}));
+      case 5: {
+        // matches() with a constant pattern through the call form; one pattern is invalid.
+        const std::string pattern = pick(std::vector<std::string>{"exe$", "[", "^a"});
+        return b.call(Builtin::kMatches, {b.fact("file.name"), b.string(pattern)});
+      }
+      case 6: return b.fact_has(pick(std::vector<std::string_view>{"file.size", "transfer.workspace", "file.type"}));
+      case 7: return b.call(Builtin::kGreater, {b.call(Builtin::kSize, {b.fact("actor.roles")}), b.integer(0)});
+      case 8: return b.call(Builtin::kIn, {b.string(pick(roles_)), b.fact("actor.roles")});
+      case 9: return b.fact("archive.encrypted");
+      case 10: return b.call(Builtin::kGreater, {b.fact("content.nhs_numbers"), b.integer(0)});
+      case 11: {
+        const ExprId ratio = b.fact("archive.compression_ratio");
+        return b.call(Builtin::kGreaterEqual, {ratio, b.constant(number_constant())});
+      }
+      case 12: return b.and_(condition(b, depth - 1), condition(b, depth - 1));
+      case 13: return b.or_(condition(b, depth - 1), condition(b, depth - 1));
+      case 14: return b.not_(condition(b, depth - 1));
+      case 15: return failing(b);
+      case 16: {
+        const ExprId body = b.call(Builtin::kEndsWith, {b.local(0), b.string(pick(std::vector<std::string>{".exe", ".csv"}))});
+        const Macro macro = pick(std::vector<Macro>{Macro::kExists, Macro::kAll, Macro::kExistsOne});
+        return b.comprehension(macro, 0, b.fact("archive.entry_names"), {body});
+      }
+      default:
+        return b.conditional(condition(b, depth - 1), condition(b, depth - 1), condition(b, depth - 1));
+    }
+  }
+
+  // Expressions that fail: an error constant, division by zero, a type error.
+  ExprId failing(ProgramBuilder& b) {
+    switch (below(4)) {
+      case 0: return b.error("boom");
+      case 1: return b.call(Builtin::kEqual, {b.call(Builtin::kDivide, {b.fact("file.size"), b.integer(0)}), b.integer(1)});
+      case 2: return b.not_(b.fact("file.name"));
+      default: return b.fact("file.size");  // not a bool
+    }
+  }
+
+  // A rule's `when`: a chain of conjuncts, often with a key somewhere in it.
+  ExprId when(ProgramBuilder& b) {
+    std::vector<ExprId> conjuncts;
+    const std::size_t n = 1 + below(4);
+    const std::size_t key_at = chance(75) ? below(n) : n;
+    for (std::size_t i = 0; i < n; ++i) conjuncts.push_back(i == key_at ? key(b) : condition(b, 2));
+    ExprId tree = conjuncts[0];
+    for (std::size_t i = 1; i < n; ++i) {
+      // Sometimes nest to the right, as (a && (b && c)).
+      tree = chance(70) ? b.and_(tree, conjuncts[i]) : b.and_(conjuncts[i], tree);
+    }
+    return tree;
+  }
+
+  ExprId because(ProgramBuilder& b) {
+    switch (below(5)) {
+      case 0: return b.string("a constant reason");
+      case 1: return b.call(Builtin::kAdd, {b.string("file "), b.fact("file.name")});
+      case 2: return b.integer(3);  // not a string
+      case 3: return b.error("no reason");
+      default: return b.string("");
+    }
+  }
+
+  Program program() {
+    ProgramBuilder b;
+    const std::size_t policies = 1 + below(4);
+    for (std::size_t p = 0; p < policies; ++p) {
+      const std::uint8_t channels =
+          pick(std::vector<std::uint8_t>{kChannelAny, kChannelUpload, kChannelIngress, kChannelEgress, kChannelImport});
+      ExprId policy_when = kNoExpr;
+      if (chance(40)) policy_when = chance(60) ? key(b) : condition(b, 1);
+      std::vector<Rule> rules;
+      const std::size_t count = below(7);
+      for (std::size_t r = 0; r < count; ++r) {
+        const Effect effect = pick(std::vector<Effect>{Effect::kApprove, Effect::kDeny, Effect::kEscalate});
+        std::string name = "r" + std::to_string(chance(10) ? 0 : r);  // sometimes a repeated name
+        Rule rule = ProgramBuilder::rule(std::move(name), effect, chance(90) ? when(b) : kNoExpr,
+                                         chance(30) ? condition(b, 1) : kNoExpr, chance(60) ? because(b) : kNoExpr);
+        if (effect == Effect::kEscalate) {
+          rule.roles = chance(50) ? std::vector<std::string>{"data-approver"}
+                                  : std::vector<std::string>{"governance", "security"};
+          rule.approvals = static_cast<std::uint32_t>(rule.roles.size() + below(2));
+        }
+        rule.location = {"gen.policy", static_cast<std::uint32_t>(r + 1), chance(10) ? 0u : 3u};
+        if (chance(5)) rule.location = {};
+        rules.push_back(std::move(rule));
+      }
+      const std::string name = "p" + std::to_string(chance(10) ? 0 : p);
+      Policy& policy = b.policy(name, channels, policy_when);
+      policy.rules = std::move(rules);
+      if (chance(50)) policy.otherwise = ProgramBuilder::rule("otherwise", Effect::kApprove, kNoExpr, kNoExpr, because(b));
+    }
+    Program program = b.build();
+    program.policy_set = "generated";
+    return program;
+  }
+
+  std::vector<std::string> channels_ = {"upload", "import", "egress", "", "Upload", "bogus"};
+  std::vector<std::string> workspaces_ = {"ws-0001", "ws-0002", "ws-0003", "WS-0001", ""};
+  std::vector<std::string> types_ = {"text/csv", "application/pdf", "TEXT/CSV", "application/x-msdownload"};
+  std::vector<std::string> names_ = {"a.csv", "b.exe", "Report.PDF", "", "nested/c.csv"};
+  std::vector<std::string> destinations_ = {"partner-a", "partner-b", "Partner-A"};
+  std::vector<std::string> roles_ = {"researcher", "admin", "Admin"};
+  std::vector<std::int64_t> sizes_ = {0, 1, 10, 1024, -1, 5000};
+
+ private:
+  std::mt19937_64 random_;
+};
+
+void expect_same(const Program& program, const Facts& facts, const EvaluationOptions& options,
+                 EvaluationScratch& scratch, const std::string& context) {
+  const Decision expected = evaluate_reference(program, facts, options);
+  const Decision actual = evaluate(program, facts, scratch, options);
+  ASSERT_EQ(actual.to_json(), expected.to_json()) << context << "\nfacts: " << facts.to_json();
+  EXPECT_EQ(actual.outcome, expected.outcome);
+  EXPECT_EQ(actual.reviewers, expected.reviewers);
+  EXPECT_EQ(actual.rules, expected.rules);
+  EXPECT_EQ(actual.errors, expected.errors);
+  EXPECT_EQ(actual.reason, expected.reason);
+
+  const OutcomeSummary summary = evaluate_outcome(program, facts, scratch, options);
+  EXPECT_EQ(summary.outcome, expected.outcome) << context;
+  ASSERT_EQ(summary.rules.size(), expected.rules.size()) << context;
+  for (std::size_t i = 0; i < summary.rules.size(); ++i) {
+    const Policy& policy = program.policies[summary.rules[i].policy];
+    EXPECT_EQ(policy.name, expected.rules[i].policy);
+    const std::string& rule =
+        summary.rules[i].rule == kOtherwiseRule ? std::string("otherwise") : policy.rules[summary.rules[i].rule].name;
+    EXPECT_EQ(rule, expected.rules[i].rule);
+  }
+  std::vector<std::string> roles;
+  for (const std::string* role : summary.roles) roles.push_back(*role);
+  EXPECT_EQ(roles, expected.reviewers.roles) << context;
+  EXPECT_EQ(summary.approvals, expected.reviewers.approvals) << context;
+  EXPECT_EQ(summary.error_count, expected.errors.size()) << context;
+}
+
+TEST(Differential, RandomProgramsAgreeWithTheReference) {
+  Generator generator(20261129);
+  EvaluationScratch scratch;
+  const std::vector<std::uint64_t> budgets = {10'000'000, 40, 12, 5, 1};
+  for (int p = 0; p < 300; ++p) {
+    Program program = generator.program();
+    finalize_program(program);
+    for (int f = 0; f < 40; ++f) {
+      const Facts facts = generator.facts();
+      EvaluationOptions options;
+      if (generator.chance(20)) options.cost_budget = generator.pick(budgets);
+      expect_same(program, facts, options, scratch,
+                  "program " + std::to_string(p) + " facts " + std::to_string(f) + " budget " +
+                      std::to_string(options.cost_budget));
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  }
+}
+
+TEST(Differential, ProgramsWithoutAPlanAgreeWithTheReference) {
+  Generator generator(7);
+  EvaluationScratch scratch;
+  for (int p = 0; p < 60; ++p) {
+    const Program program = generator.program();  // never finalized: evaluate() plans on each call
+    ASSERT_EQ(program.plan, nullptr);
+    for (int f = 0; f < 10; ++f) {
+      expect_same(program, generator.facts(), {}, scratch, "program " + std::to_string(p));
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  }
+}
+
+TEST(Differential, AStalePlanIsNotUsed) {
+  ProgramBuilder b;
+  b.policy("p", kChannelAny).rules.push_back(ProgramBuilder::rule(
+      "csv", Effect::kApprove, b.call(Builtin::kEqual, {b.fact("file.type"), b.string("text/csv")})));
+  finalize_program(b.program());
+  // A rule added after finalize_program(): the old plan no longer fits and must not hide it.
+  const ExprId pdf = b.call(Builtin::kEqual, {b.fact("file.type"), b.string("application/pdf")});
+  b.program().policies[0].rules.push_back(ProgramBuilder::rule("pdf", Effect::kDeny, pdf));
+  Facts facts;
+  ASSERT_TRUE(facts.set("file.type", Value::string("application/pdf")).is_ok());
+  const Decision decision = evaluate(b.program(), facts);
+  EXPECT_EQ(decision.outcome, Outcome::kDeny);
+  EXPECT_EQ(decision.to_json(), evaluate_reference(b.program(), facts).to_json());
+}
+
+TEST(Differential, RandomExpressionsAgreeWithTheReference) {
+  Generator generator(99);
+  for (int i = 0; i < 2000; ++i) {
+    ProgramBuilder b;
+    const ExprId root = generator.condition(b, 3);
+    Program program = b.build();
+    if (i % 2 == 0) finalize_program(program);
+    const Facts facts = generator.facts();
+    EvaluationOptions options;
+    if (generator.chance(20)) options.cost_budget = 1 + generator.below(20);
+    const Value expected = evaluate_expression_reference(program, facts, root, options);
+    const Value actual = evaluate_expression(program, facts, root, options);
+    ASSERT_EQ(actual.kind(), expected.kind()) << i << ": " << expected.debug_string() << " vs " << actual.debug_string();
+    ASSERT_EQ(actual.debug_string(), expected.debug_string()) << i;
+  }
+}
+
+// Rules shaped like a growing deployment: one allow-list rule per workspace, one per destination, and
+// global deny and escalate rules.
+Program w2_shaped(std::size_t workspaces, std::size_t destinations) {
+  ProgramBuilder b;
+  const ExprId types = b.constant(Value::list({Value::string("text/csv"), Value::string("application/pdf")}));
+  std::vector<Rule> ingress;
+  for (std::size_t i = 0; i < workspaces; ++i) {
+    const std::string ws = "ws-" + std::to_string(i);
+    const ExprId when = b.and_(b.and_(b.call(Builtin::kEqual, {b.fact("transfer.workspace"), b.string(ws)}),
+                                      b.call(Builtin::kIn, {b.fact("file.type"), types})),
+                               b.call(Builtin::kLessEqual, {b.fact("file.size"), b.integer(1000)}));
+    ingress.push_back(ProgramBuilder::rule("allow_" + ws, Effect::kApprove, when,
+                                           i % 3 == 0 ? b.fact_has("actor.roles") : kNoExpr, b.string("allowed " + ws)));
+  }
+  std::vector<Rule> egress;
+  for (std::size_t i = 0; i < destinations; ++i) {
+    const std::string destination = "partner-" + std::to_string(i);
+    const ExprId when = b.and_(b.call(Builtin::kLess, {b.fact("file.size"), b.integer(5000)}),
+                               b.call(Builtin::kEqual, {b.string(destination), b.fact("destination.name")}));
+    egress.push_back(ProgramBuilder::rule("to_" + destination, Effect::kApprove, when));
+  }
+  std::vector<Rule> global;
+  for (std::size_t i = 0; i < 20; ++i) {
+    const ExprId when = i % 2 == 0 ? b.call(Builtin::kEndsWith, {b.fact("file.name"), b.string("." + std::to_string(i))})
+                                   : b.call(Builtin::kGreater, {b.fact("content.nhs_numbers"), b.integer(static_cast<std::int64_t>(i))});
+    if (i % 2 == 0) {
+      global.push_back(ProgramBuilder::rule("deny_" + std::to_string(i), Effect::kDeny, when));
+    } else {
+      global.push_back(ProgramBuilder::escalation("escalate_" + std::to_string(i), {"governance"}, 1, when));
+    }
+  }
+  b.policy("egress", kChannelEgress).rules = std::move(egress);
+  b.policy("global", kChannelAny).rules = std::move(global);
+  b.policy("workspaces", kChannelIngress).rules = std::move(ingress);
+  Program program = b.build();
+  finalize_program(program);
+  return program;
+}
+
+TEST(Differential, W2ShapedRuleSetsAgreeWithTheReference) {
+  Generator generator(4242);
+  EvaluationScratch scratch;
+  for (std::size_t size : {10u, 1000u}) {
+    const Program program = w2_shaped(size, size / 4 + 1);
+    for (int f = 0; f < 400; ++f) {
+      Facts facts = generator.facts();
+      const std::string ws = "ws-" + std::to_string(generator.below(size + 2));
+      ASSERT_TRUE(facts.set("transfer.workspace", Value::string(ws)).is_ok());
+      ASSERT_TRUE(facts.set("destination.name", Value::string("partner-" + std::to_string(generator.below(size / 4 + 2))))
+                      .is_ok());
+      ASSERT_TRUE(facts.set("file.name", Value::string("x." + std::to_string(generator.below(30)))).is_ok());
+      expect_same(program, facts, {}, scratch, "W2 " + std::to_string(size) + " facts " + std::to_string(f));
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace airlock::runtime
