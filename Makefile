@@ -4,7 +4,7 @@ SAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-fast run bench bench-peers fmt lint clean
+.PHONY: all deps build test test-fast run tour bench bench-peers fmt lint clean
 
 all: build
 
@@ -28,7 +28,30 @@ test: deps
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# Starts the gateway on its embedded default (127.0.0.1:8080, ./airlock-data, policies/) and prints how to
+# upload a file with the local token it generated. Ctrl-C stops it gracefully.
 run: build
+	@bash -c 'set -euo pipefail; mkdir -p airlock-data; rm -f airlock-data/port; \
+	  $(BUILD)/cli/airlock serve --port-file airlock-data/port & pid=$$!; \
+	  trap "kill -TERM $$pid 2>/dev/null || true" INT TERM; \
+	  for i in $$(seq 300); do [ -s airlock-data/port ] && break; kill -0 $$pid 2>/dev/null || exit 1; sleep 0.1; done; \
+	  address=$$(cat airlock-data/port); token=$$(cat airlock-data/local-token); \
+	  b64() { printf %s "$$1" | base64 -w0; }; \
+	  printf "\nAirlock gateway on http://%s (logs: JSON lines above; Ctrl-C stops it)\n" "$$address"; \
+	  printf "Local token (user local, written to airlock-data/local-token): %s\n\n" "$$token"; \
+	  printf "Upload a file (tus: create, then send the bytes):\n"; \
+	  printf "  printf \"site,count\\\\nA81001,12\\\\n\" > counts.csv\n"; \
+	  printf "  curl -si -X POST http://%s/files -H \"Authorization: Bearer %s\" -H \"Tus-Resumable: 1.0.0\" \\\\\n" "$$address" "$$token"; \
+	  printf "    -H \"Upload-Length: \$$(stat -c%%s counts.csv)\" -H \"Upload-Metadata: filename %s,workspace %s,datasource %s,filetype %s\"\n" \
+	    "$$(b64 counts.csv)" "$$(b64 ws1)" "$$(b64 ds1)" "$$(b64 text/csv)"; \
+	  printf "  curl -si -X PATCH http://%s/files/ID -H \"Authorization: Bearer %s\" -H \"Tus-Resumable: 1.0.0\" \\\\\n" "$$address" "$$token"; \
+	  printf "    -H \"Upload-Offset: 0\" -H \"Content-Type: application/offset+octet-stream\" --data-binary @counts.csv\n"; \
+	  printf "  curl -s http://%s/api/v1/transfers/ID/decision -H \"Authorization: Bearer %s\"\n" "$$address" "$$token"; \
+	  printf "(ID is the last part of the Location header. Approved files appear in airlock-data/released/ds1/ID/.)\n\n"; \
+	  wait $$pid'
+
+# The policy author's tour: checks and tests policies/, then judges three example transfers.
+tour: build
 	@./scripts/tour.sh $(BUILD)/cli/airlock
 
 bench: deps

@@ -18,7 +18,26 @@ for package in "${packages[@]}"; do
   fi
 done
 
+# The gateway's end-to-end tests drive it with tus-js-client (tests/e2e/package-lock.json pins it).
+install_e2e_packages() {
+  local e2e
+  e2e="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/e2e"
+  if [ -d "$e2e/node_modules/tus-js-client" ]; then
+    return 0
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    if [ "$(id -u)" -ne 0 ]; then
+      echo "npm is missing: the gateway's end-to-end tests need nodejs and npm" >&2
+      return 1
+    fi
+    apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  echo "installing tests/e2e node packages (npm ci)"
+  npm ci --prefix "$e2e" --no-audit --no-fund >/dev/null
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
+  install_e2e_packages
   exit 0
 fi
 
@@ -31,3 +50,4 @@ echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_e2e_packages

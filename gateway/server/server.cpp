@@ -1,0 +1,550 @@
+// The network side: a listener, one asynchronous session per connection (plain or TLS), signal handling
+// and graceful shutdown. The shape follows Beast's http_server_async and advanced_server_flex examples.
+// No exceptions on the data path: every Asio and Beast call uses an error_code overload.
+#include "airlock/gateway/server.h"
+
+#include <openssl/ssl.h>
+#include <spdlog/sinks/stdout_sinks.h>
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "http.h"
+#include "service.h"
+
+namespace airlock::gateway {
+namespace server {
+namespace {
+
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = boost::asio::ip::tcp;
+using runtime::Error;
+using runtime::Result;
+
+// Mozilla's "intermediate" TLS 1.2 ciphers; TLS 1.3 suites are OpenSSL's defaults.
+constexpr const char* kIntermediateCiphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
+
+constexpr std::size_t kChunkBytes = 256u << 10;
+
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  // SIGTERM: idle connections close now; a request in progress finishes (or is checkpointed later).
+  virtual void shutdown() = 0;
+  // The shutdown deadline passed: an upload still receiving keeps what arrived, and the connection closes.
+  virtual void checkpoint() = 0;
+};
+
+// What every session shares: the service, the shutdown flag, and the live sessions.
+class ServerState {
+ public:
+  explicit ServerState(Service& service) : service_(service) {}
+  Service& service() { return service_; }
+  bool stopping() const { return stopping_.load(); }
+  void set_stopping() { stopping_.store(true); }
+
+  void add(const std::shared_ptr<SessionBase>& session) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(sessions_, [](const std::weak_ptr<SessionBase>& weak) { return weak.expired(); });
+    sessions_.push_back(session);
+  }
+  std::vector<std::shared_ptr<SessionBase>> live() {
+    std::lock_guard lock(mutex_);
+    std::vector<std::shared_ptr<SessionBase>> out;
+    for (const auto& weak : sessions_) {
+      if (auto session = weak.lock()) out.push_back(std::move(session));
+    }
+    return out;
+  }
+
+ private:
+  Service& service_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;
+  std::vector<std::weak_ptr<SessionBase>> sessions_;
+};
+
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  Session(Stream stream, ServerState& server, std::string peer)
+      : stream_(std::move(stream)), server_(server), service_(server.service()), peer_(std::move(peer)) {
+    chunk_.resize(kChunkBytes);
+  }
+
+  void start() {
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::on_start, this->shared_from_this()));
+  }
+
+  void shutdown() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      self->stopping_ = true;
+      if (self->idle_) self->close_now();
+    });
+  }
+
+  void checkpoint() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (self->upload_) {
+        self->upload_->abort("the gateway is shutting down");
+        self->upload_.reset();
+      }
+      self->close_now();
+    });
+  }
+
+ private:
+  const Config& config() const { return service_.config(); }
+
+  void on_start() {
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      read_header();
+    } else {
+      beast::get_lowest_layer(stream_).expires_after(config().limits.idle_timeout);
+      stream_.async_handshake(ssl::stream_base::server,
+                              beast::bind_front_handler(&Session::on_handshake, this->shared_from_this()));
+    }
+  }
+
+  void on_handshake(beast::error_code ec) {
+    if (ec) {
+      service_.log().write(spdlog::level::debug, "TLS handshake failed", {{"peer", peer_}, {"error", ec.message()}});
+      return;
+    }
+    read_header();
+  }
+
+  void read_header() {
+    if (stopping_ || server_.stopping()) {
+      close_now();
+      return;
+    }
+    parser_.emplace();
+    parser_->header_limit(config().limits.max_header_bytes);
+    parser_->body_limit(boost::none);  // enforced per route, as the body streams
+    body_.clear();
+    upload_.reset();
+    idle_ = true;
+    beast::get_lowest_layer(stream_).expires_after(config().limits.idle_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::on_header, this->shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, std::size_t) {
+    idle_ = false;
+    started_ = std::chrono::steady_clock::now();
+    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || ec == beast::error::timeout ||
+        ec == net::error::eof || ec == net::error::connection_reset) {
+      close_now();
+      return;
+    }
+    if (ec) {
+      bool too_large = ec == http::error::header_limit;
+      Response response = error_response(too_large ? 431 : 400, too_large ? "headers_too_large" : "bad_request",
+                                         too_large ? "the request headers are larger than the gateway accepts"
+                                                   : "malformed HTTP request: " + ec.message(),
+                                         11, false);
+      send(std::move(response), true);
+      return;
+    }
+    const RequestHeader& header = parser_->get().base();
+    if (Service::route(header) == Service::Route::kStream) {
+      std::variant<Response, std::unique_ptr<UploadStream>> begun = service_.begin_stream(header);
+      if (Response* response = std::get_if<Response>(&begun)) {
+        send(std::move(*response), !parser_->is_done());
+        return;
+      }
+      upload_ = std::move(std::get<std::unique_ptr<UploadStream>>(begun));
+    } else {
+      auto length = parser_->content_length();
+      if (length && *length > config().limits.max_json_body_bytes) {
+        send(error_response(413, "too_large", "the request body is larger than the gateway accepts", header.version(),
+                            false),
+             true);
+        return;
+      }
+    }
+    body_started_ = std::chrono::steady_clock::now();
+    body_bytes_ = 0;
+    if (parser_->is_done()) {
+      finish_request();
+      return;
+    }
+    auto expect = header.find(http::field::expect);
+    if (expect != header.end() && beast::iequals(expect->value(), "100-continue")) {
+      continue_ = std::make_shared<http::response<http::empty_body>>(http::status::continue_, header.version());
+      http::async_write(stream_, *continue_,
+                        beast::bind_front_handler(&Session::on_continue, this->shared_from_this()));
+      return;
+    }
+    read_body();
+  }
+
+  void on_continue(beast::error_code ec, std::size_t) {
+    continue_.reset();
+    if (ec) {
+      end_upload("the client went away");
+      close_now();
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    parser_->get().body().data = chunk_.data();
+    parser_->get().body().size = chunk_.size();
+    beast::get_lowest_layer(stream_).expires_after(config().limits.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::on_body, this->shared_from_this()));
+  }
+
+  void on_body(beast::error_code ec, std::size_t) {
+    if (ec == http::error::need_buffer) ec = {};
+    std::size_t bytes = chunk_.size() - parser_->get().body().size;
+    if (ec) {
+      end_upload(ec == beast::error::timeout ? "idle timeout" : "the client went away: " + ec.message());
+      if (ec == beast::error::timeout && !stopping_) {
+        send(error_response(408, "timeout", "no bytes arrived for too long", 11, false), true);
+      } else {
+        close_now();
+      }
+      return;
+    }
+    body_bytes_ += bytes;
+    if (bytes > 0) {
+      if (upload_) {
+        if (std::optional<Response> stop = upload_->write({chunk_.data(), bytes})) {
+          upload_.reset();
+          send(std::move(*stop), true);
+          return;
+        }
+      } else {
+        if (body_.size() + bytes > config().limits.max_json_body_bytes) {
+          send(error_response(413, "too_large", "the request body is larger than the gateway accepts", 11, false),
+               true);
+          return;
+        }
+        body_.append(chunk_.data(), bytes);
+      }
+    }
+    if (parser_->is_done()) {
+      finish_request();
+      return;
+    }
+    // Slow clients: after a grace period the body must arrive at the configured minimum rate.
+    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - body_started_).count();
+    double grace = static_cast<double>(config().limits.min_rate_grace.count());
+    if (config().limits.min_rate_bytes_per_second > 0 && elapsed > grace &&
+        static_cast<double>(body_bytes_) / elapsed < static_cast<double>(config().limits.min_rate_bytes_per_second)) {
+      end_upload("slower than the minimum rate");
+      send(error_response(408, "too_slow",
+                          "the body arrived slower than " + std::to_string(config().limits.min_rate_bytes_per_second) +
+                              " bytes per second",
+                          11, false),
+           true);
+      return;
+    }
+    read_body();
+  }
+
+  void finish_request() {
+    if (upload_) {
+      Response response = upload_->finish();
+      upload_.reset();
+      send(std::move(response), false);
+      return;
+    }
+    send(service_.handle(parser_->get().base(), body_), false);
+  }
+
+  void end_upload(const std::string& why) {
+    if (!upload_) return;
+    upload_->abort(why);
+    upload_.reset();
+  }
+
+  void send(Response response, bool close) {
+    if (close || stopping_ || server_.stopping()) response.keep_alive(false);
+    close_after_ = !response.keep_alive();
+    unsigned status = response.result_int();
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    service_.metrics().request(status, seconds);
+    if (parser_) {
+      const RequestHeader& header = parser_->get().base();
+      service_.log().write(status >= 500 ? spdlog::level::warn : spdlog::level::info, "request",
+                           {{"method", std::string(header.method_string())},
+                            {"path", std::string(target_path(header.target()))},
+                            {"status", status},
+                            {"ms", static_cast<std::int64_t>(seconds * 1000)},
+                            {"peer", peer_}});
+    }
+    response_ = std::make_shared<Response>(std::move(response));
+    beast::get_lowest_layer(stream_).expires_after(config().limits.idle_timeout);
+    http::async_write(stream_, *response_, beast::bind_front_handler(&Session::on_write, this->shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    response_.reset();
+    if (ec || close_after_) {
+      close_now();
+      return;
+    }
+    read_header();
+  }
+
+  void close_now() {
+    if (closed_) return;
+    closed_ = true;
+    end_upload("the connection closed");
+    beast::error_code ec;
+    auto& socket = beast::get_lowest_layer(stream_).socket();
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+  }
+
+  Stream stream_;
+  ServerState& server_;
+  Service& service_;
+  std::string peer_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::buffer_body>> parser_;
+  std::vector<char> chunk_;
+  std::string body_;
+  std::unique_ptr<UploadStream> upload_;
+  std::shared_ptr<Response> response_;
+  std::shared_ptr<http::response<http::empty_body>> continue_;
+  std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point body_started_;
+  std::uint64_t body_bytes_ = 0;
+  bool idle_ = false;
+  bool stopping_ = false;
+  bool close_after_ = false;
+  bool closed_ = false;
+};
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(net::io_context& io, ssl::context* tls, ServerState& server)
+      : io_(io), tls_(tls), server_(server), acceptor_(net::make_strand(io)) {}
+
+  Result<tcp::endpoint> open(const tcp::endpoint& endpoint) {
+    beast::error_code ec;
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec)
+      return Error{"cannot listen on " + endpoint.address().to_string() + ":" + std::to_string(endpoint.port()) + ": " +
+                   ec.message()};
+    tcp::endpoint bound = acceptor_.local_endpoint(ec);
+    if (ec) return Error{"cannot read the bound address: " + ec.message()};
+    return bound;
+  }
+
+  void start() { accept(); }
+
+  void stop() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->acceptor_.close(ec);
+    });
+  }
+
+ private:
+  void accept() {
+    acceptor_.async_accept(net::make_strand(io_), beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+  }
+
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!ec && !server_.stopping()) {
+      beast::error_code peer_ec;
+      tcp::endpoint peer = socket.remote_endpoint(peer_ec);
+      std::string peer_text = peer_ec ? "" : peer.address().to_string() + ":" + std::to_string(peer.port());
+      if (tls_ != nullptr) {
+        auto session = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+            beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls_), server_, peer_text);
+        server_.add(session);
+        session->start();
+      } else {
+        auto session =
+            std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), server_, peer_text);
+        server_.add(session);
+        session->start();
+      }
+    }
+    if (server_.stopping()) return;
+    accept();
+  }
+
+  net::io_context& io_;
+  ssl::context* tls_;
+  ServerState& server_;
+  tcp::acceptor acceptor_;
+};
+
+Result<std::unique_ptr<ssl::context>> make_tls_context(const TlsConfig& tls) {
+  auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
+  beast::error_code ec;
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                           ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
+                       ec);
+  if (ec) return Error{"TLS: " + ec.message()};
+  SSL_CTX* native = context->native_handle();
+  if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1) return Error{"TLS: cannot require TLS 1.2"};
+  if (SSL_CTX_set_cipher_list(native, kIntermediateCiphers) != 1) return Error{"TLS: cannot set the cipher list"};
+  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  context->use_certificate_chain_file(tls.cert, ec);
+  if (ec) return Error{"tls.cert: " + tls.cert + ": " + ec.message()};
+  context->use_private_key_file(tls.key, ssl::context::pem, ec);
+  if (ec) return Error{"tls.key: " + tls.key + ": " + ec.message()};
+  if (SSL_CTX_check_private_key(native) != 1) return Error{"tls.key does not match tls.cert"};
+  return context;
+}
+
+std::shared_ptr<spdlog::logger> make_logger(const LogConfig& log) {
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>("airlock", sink);
+  if (log.format == "json") {
+    logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v)", spdlog::pattern_time_type::utc);
+  } else {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  }
+  logger->set_level(spdlog::level::from_str(log.level));
+  logger->flush_on(spdlog::level::info);
+  return logger;
+}
+
+Result<tcp::endpoint> resolve_listen(const std::string& listen) {
+  Result<ListenAddress> address = parse_listen_address(listen);
+  if (!address) return Error{"listen: " + address.message()};
+  std::string host = address->host == "localhost" ? "127.0.0.1" : address->host;
+  beast::error_code ec;
+  net::ip::address ip = net::ip::make_address(host, ec);
+  if (ec) return Error{"listen: `" + address->host + "` is not an IP address"};
+  return tcp::endpoint(ip, address->port);
+}
+
+}  // namespace
+}  // namespace server
+
+runtime::Result<int> run_server(const ServerOptions& options) {
+  using namespace server;
+  const Config& config = options.config;
+  Log log(make_logger(config.log), config.log.format == "json");
+
+  Result<tcp::endpoint> endpoint = resolve_listen(config.listen);
+  if (!endpoint) return Error{endpoint.message()};
+  std::unique_ptr<ssl::context> tls;
+  if (config.tls.enabled()) {
+    Result<std::unique_ptr<ssl::context>> context = make_tls_context(config.tls);
+    if (!context) return Error{context.message()};
+    tls = std::move(*context);
+  }
+  Result<std::unique_ptr<Service>> service = Service::open(config, log);
+  if (!service) return Error{service.message()};
+
+  net::io_context io(static_cast<int>(config.threads));
+  ServerState state(**service);
+  auto listener = std::make_shared<Listener>(io, tls.get(), state);
+  Result<tcp::endpoint> bound = listener->open(*endpoint);
+  if (!bound) return Error{bound.message()};
+  std::string address =
+      (bound->address().is_v6() ? "[" + bound->address().to_string() + "]" : bound->address().to_string()) + ":" +
+      std::to_string(bound->port());
+  std::string scheme = tls ? "https" : "http";
+  log.info("listening", {{"address", address},
+                         {"url", scheme + "://" + address},
+                         {"tls", tls != nullptr},
+                         {"data_dir", config.data_dir},
+                         {"policies_dir", config.policies_dir},
+                         {"policies", (*service)->policy_count()}});
+  if (!(*service)->local_token().empty()) {
+    log.info("no tokens configured: generated a local token (user `local`, role researcher)",
+             {{"token", (*service)->local_token()}, {"token_file", config.data_dir + "/local-token"}});
+  }
+  if (!options.port_file.empty()) {
+    std::string temporary = options.port_file + ".tmp";
+    {
+      std::ofstream file(temporary, std::ios::trunc);
+      file << address << "\n";
+      if (!file) return Error{options.port_file + ": cannot write the bound address"};
+    }
+    std::error_code ec;
+    std::filesystem::rename(temporary, options.port_file, ec);
+    if (ec) return Error{options.port_file + ": " + ec.message()};
+  }
+  listener->start();
+
+  // Expired uploads and retained bytes, now and then every cleanup_interval.
+  net::steady_timer cleanup(io);
+  std::function<void()> schedule_cleanup = [&] {
+    cleanup.expires_after(config.cleanup_interval);
+    cleanup.async_wait([&](beast::error_code ec) {
+      if (ec || state.stopping()) return;
+      (*service)->cleanup(now_millis());
+      schedule_cleanup();
+    });
+  };
+  net::post(io, [&] { (*service)->cleanup(now_millis()); });
+  schedule_cleanup();
+
+  // SIGTERM/SIGINT: stop accepting, let requests finish within the grace period, then checkpoint.
+  net::signal_set signals(io, SIGINT, SIGTERM);
+  net::steady_timer deadline(io);
+  net::steady_timer poll(io);
+  std::function<void()> poll_sessions;
+  auto finish = [&] {
+    beast::error_code ignored;
+    cleanup.cancel();
+    deadline.cancel();
+    poll.cancel();
+    signals.cancel(ignored);
+  };
+  poll_sessions = [&] {
+    if (state.live().empty()) {
+      finish();
+      return;
+    }
+    poll.expires_after(std::chrono::milliseconds(50));
+    poll.async_wait([&](beast::error_code ec) {
+      if (!ec) poll_sessions();
+    });
+  };
+  signals.async_wait([&](beast::error_code ec, int signal) {
+    if (ec) return;
+    log.info("shutting down",
+             {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}, {"grace_seconds", config.shutdown_grace.count()}});
+    state.set_stopping();
+    listener->stop();
+    for (const auto& session : state.live()) session->shutdown();
+    deadline.expires_after(config.shutdown_grace);
+    deadline.async_wait([&](beast::error_code wait_ec) {
+      if (wait_ec) return;
+      std::vector<std::shared_ptr<SessionBase>> left = state.live();
+      log.warn("shutdown deadline: checkpointing the requests still running", {{"requests", left.size()}});
+      for (const auto& session : left) session->checkpoint();
+    });
+    poll_sessions();
+  });
+
+  std::vector<std::thread> threads;
+  for (std::uint32_t i = 1; i < config.threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (std::thread& thread : threads) thread.join();
+  log.info("stopped", {});
+  log.flush();
+  return 0;
+}
+
+}  // namespace airlock::gateway
