@@ -87,6 +87,7 @@ class PlanBuilder {
     plan.channel_slot = program_.schema->find("transfer.channel");
     plan.code.resize(program_.nodes.size());
     for (ExprId id = 0; id < program_.nodes.size(); ++id) plan.code[id] = fast_form(id);
+    plan_memos();
     plan_rules();
     plan_policies();
     return plan_;
@@ -184,6 +185,80 @@ class PlanBuilder {
       default:
         return fast;
     }
+  }
+
+  // Memo slots (FastNode::memo). A node is worth memoising when one decision may evaluate it more than
+  // once: it is reachable along two paths from the roots (a `let` used twice), or from inside a
+  // comprehension's body. It may be memoised only when its value depends on the facts alone: no
+  // comprehension variable it reads is bound outside it. Leaves and fused fast forms are cheaper to
+  // recompute than to look up.
+  void plan_memos() {
+    const std::size_t n = program_.nodes.size();
+    free_locals_.assign(n, 0);
+    free_done_.assign(n, 0);
+    reached_.assign(n, 0);
+    repeated_.assign(n, 0);
+    auto root = [&](ExprId id) {
+      if (id != kNoExpr) reach(id, false);
+    };
+    for (const Policy& policy : program_.policies) {
+      root(policy.when);
+      for (const Rule& rule : policy.rules) root(rule.when), root(rule.unless), root(rule.because);
+      root(policy.otherwise.when), root(policy.otherwise.unless), root(policy.otherwise.because);
+    }
+    root(program_.root);
+    std::uint32_t count = 0;
+    for (ExprId id = 0; id < n; ++id) {
+      if (!repeated_[id] || !valid(id) || plan_->code[id].op != FastOp::kGeneric) continue;
+      switch (program_.nodes[id].op) {
+        case Op::kConstant:
+        case Op::kFact:
+        case Op::kFactHas:
+        case Op::kLocal:
+          continue;
+        default:
+          break;
+      }
+      if (free_locals(id) != 0) continue;
+      plan_->code[id].memo = count++;
+    }
+    plan_->memo_count = count;
+    std::vector<std::uint64_t>().swap(free_locals_);
+    std::vector<std::uint8_t>().swap(free_done_);
+    std::vector<std::uint8_t>().swap(reached_);
+    std::vector<std::uint8_t>().swap(repeated_);
+  }
+
+  // Walks the expression graph from a root, marking nodes reached twice or inside a loop. Each node is
+  // entered at most twice (once outside loops, once inside), so the walk is linear in the graph.
+  void reach(ExprId id, bool in_loop) {
+    if (!valid(id)) return;
+    const std::uint8_t bit = in_loop ? 2 : 1;
+    if (reached_[id] != 0 || in_loop) repeated_[id] = 1;
+    if ((reached_[id] & bit) != 0) return;
+    reached_[id] |= bit;
+    const Node& node = program_.nodes[id];
+    for (std::uint32_t i = 0; i < node.child_count; ++i) {
+      reach(child(id, i), in_loop || (node.op == Op::kComprehension && i > 0));
+    }
+  }
+
+  // The comprehension variables a node reads without binding them, as a bit set of local slots (slots
+  // from 63 up share the last bit, which no comprehension clears: such nodes are never memoised).
+  std::uint64_t free_locals(ExprId id) {
+    if (!valid(id)) return ~std::uint64_t{0};
+    if (free_done_[id]) return free_locals_[id];
+    const Node& node = program_.nodes[id];
+    std::uint64_t mask = 0;
+    if (node.op == Op::kLocal) mask = std::uint64_t{1} << std::min<std::uint32_t>(node.a, 63);
+    for (std::uint32_t i = 0; i < node.child_count; ++i) {
+      std::uint64_t child_mask = free_locals(child(id, i));
+      if (node.op == Op::kComprehension && i > 0 && node.a < 63) child_mask &= ~(std::uint64_t{1} << node.a);
+      mask |= child_mask;
+    }
+    free_done_[id] = 1;
+    free_locals_[id] = mask;
+    return mask;
   }
 
   // The members of a set, spelled exactly (length-prefixed strings, then ints), in sorted order.
@@ -448,6 +523,10 @@ class PlanBuilder {
   const Program& program_;
   std::shared_ptr<EvaluationPlan> plan_;
   std::unordered_map<std::string, std::uint32_t> set_ids_;  // set_identity() -> index in plan_->sets
+  std::vector<std::uint64_t> free_locals_;  // plan_memos() only
+  std::vector<std::uint8_t> free_done_;
+  std::vector<std::uint8_t> reached_;
+  std::vector<std::uint8_t> repeated_;
 };
 
 }  // namespace

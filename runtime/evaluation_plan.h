@@ -36,7 +36,14 @@ struct FastNode {
   FactSlot slot = 0;
   std::uint32_t constant = 0;  // index into Program::constants
   std::uint32_t aux = 0;       // index into EvaluationPlan::sets or ::regexes
+  // Index of the node's memo slot (EvaluationPlan::memo_count of them), or kNoMemo. A memoised node is
+  // evaluated at most once per decision: it depends on the facts only (no comprehension variable from
+  // outside it) and is evaluated more than once per decision (a `let` used in several places, or a
+  // sub-expression inside a comprehension's body that does not depend on the variable). A repeated
+  // visit charges the cost units of the first again, so budgets run out exactly as in the reference.
+  std::uint32_t memo = 0xffffffffu;
 };
+inline constexpr std::uint32_t kNoMemo = 0xffffffffu;
 
 // The members of a constant list a string or int fact can equal: strings as they are, numbers
 // canonicalised to int64 (1 == 1u == 1.0 in CEL; 1.5 and 2^64 can equal no int and are left out).
@@ -83,6 +90,7 @@ class EvaluationPlan {
   const FactSchema* schema = nullptr;
 
   std::vector<FastNode> code;  // parallel to Program::nodes
+  std::uint32_t memo_count = 0;  // memo slots (FastNode::memo)
   std::vector<ConstantSet> sets;
   std::vector<std::shared_ptr<const CompiledRegex>> regexes;
 

@@ -19,6 +19,7 @@
 #include "airlock/runtime/builtins.h"
 #include "airlock/runtime/reference.h"
 #include "evaluation_plan.h"
+#include "glob.h"
 
 namespace airlock::runtime {
 
@@ -80,6 +81,21 @@ struct EvaluationScratch::State {
   bool any_applicable = false;
   bool any_deny = false;
   bool any_escalate = false;
+  // Memoised sub-expressions (FastNode::memo): valid when `epoch` equals memo_epoch.
+  struct Memo {
+    std::uint32_t epoch = 0;
+    std::uint64_t cost = 0;  // the cost units the first evaluation charged, charged again on every reuse
+    Value value;
+  };
+  std::vector<Memo> memo;
+  std::uint32_t memo_epoch = 0;
+  // Glob patterns compiled once, keyed by the identity of the pattern string (kept alive here).
+  struct CachedGlob {
+    Value pattern;
+    GlobPattern glob;
+  };
+  std::vector<CachedGlob> globs;
+  GlobPattern::Buffers glob_buffers;
   Value true_value = Value::boolean(true);
   Value false_value = Value::boolean(false);
   Value budget_error;
@@ -112,6 +128,13 @@ class FastExpressions {
         locals_(state.locals),
         fact_count_(facts.schema().fields().size()) {
     locals_.assign(program.local_count, Value());
+    if (plan_ != nullptr) {
+      if (state.memo.size() < plan_->memo_count) state.memo.resize(plan_->memo_count);
+      if (++state.memo_epoch == 0) {  // wrapped: forget every old value
+        for (State::Memo& memo : state.memo) memo.epoch = 0;
+        state.memo_epoch = 1;
+      }
+    }
   }
 
   // Evaluates one expression with a fresh cost budget, as the reference's run() does.
@@ -150,6 +173,32 @@ class FastExpressions {
   static Value invalid_program(std::string_view what) { return Value::error("invalid program: " + std::string(what)); }
 
   const Value& eval(ExprId id, Value& out) {
+    if (plan_ != nullptr && id < plan_->code.size() && plan_->code[id].memo != kNoMemo) {
+      return memoised(id, plan_->code[id].memo);
+    }
+    return eval_node(id, out);
+  }
+
+  // A sub-expression that depends on the facts only, evaluated at most once per decision. Reusing it
+  // charges the units its evaluation charged, so the budget runs out exactly where the reference's would
+  // (the reference evaluates it again, deterministically, at the same cost).
+  const Value& memoised(ExprId id, std::uint32_t slot) {
+    State::Memo& memo = state_.memo[slot];
+    if (memo.epoch == state_.memo_epoch) {
+      if (!charge(memo.cost)) return budget_error();
+      return memo.value;
+    }
+    const std::uint64_t before = cost_;
+    Value temp;
+    const Value& result = eval_node(id, temp);
+    if (exhausted_) return budget_error();  // the expression is the budget error now, whatever it held
+    memo.value = &result == &temp ? std::move(temp) : result;
+    memo.cost = cost_ - before;
+    memo.epoch = state_.memo_epoch;
+    return memo.value;
+  }
+
+  const Value& eval_node(ExprId id, Value& out) {
     if (!charge(1)) return budget_error();
     if (id >= program_.nodes.size()) return set(out, invalid_program("expression id out of range"));
     const Node& node = program_.nodes[id];
@@ -369,9 +418,15 @@ class FastExpressions {
       if (!charge(operand_cost(first) + operand_cost(second))) return budget_error();
       bool result = false;
       if (direct_builtin(node.builtin, first, second, result)) return boolean(result);
+      if (node.builtin == Builtin::kGlob && first.kind() == Kind::kString && second.kind() == Kind::kString) {
+        if (const GlobPattern* glob = cached_glob(second)) {
+          return boolean(glob->match(first.as_string(), state_.glob_buffers));
+        }
+      }
       const std::array<Value, 2> arguments = {first, second};
       return check_size(out, call_builtin(node.builtin, arguments));
     }
+    if (node.child_count == 1) return call_one(node, out);
     if (node.child_count <= kInlineArguments) {
       std::array<Value, kInlineArguments> arguments;
       std::uint64_t units = 0;
@@ -401,6 +456,55 @@ class FastExpressions {
     }
     if (!charge(units)) return budget_error();
     return check_size(out, call_builtin(node.builtin, arguments));
+  }
+
+  // A builtin of one argument: size() and lowerAscii() without copies, the rest through call_builtin().
+  const Value& call_one(const Node& node, Value& out) {
+    const Value& argument = eval(program_.child(node, 0), out);
+    if (argument.is_error()) return argument;
+    if (!charge(operand_cost(argument))) return budget_error();
+    switch (node.builtin) {
+      case Builtin::kSize: {
+        std::int64_t size = -1;
+        if (argument.kind() == Kind::kList) size = static_cast<std::int64_t>(argument.as_list().size());
+        if (argument.kind() == Kind::kMap) size = static_cast<std::int64_t>(argument.as_map().size());
+        if (size >= 0) return set(out, Value::integer(size));
+        break;
+      }
+      case Builtin::kLowerAscii: {
+        if (argument.kind() != Kind::kString) break;
+        const std::string& text = argument.as_string();
+        if (text.size() > options_.max_value_size) break;  // check_size() words the error
+        std::size_t upper = 0;
+        while (upper < text.size() && !(text[upper] >= 'A' && text[upper] <= 'Z')) ++upper;
+        if (upper == text.size()) return argument;  // already lower case: the same value
+        std::string lowered = text;
+        for (std::size_t i = upper; i < lowered.size(); ++i) {
+          if (lowered[i] >= 'A' && lowered[i] <= 'Z') lowered[i] = static_cast<char>(lowered[i] - 'A' + 'a');
+        }
+        return set(out, Value::string(std::move(lowered)));
+      }
+      default:
+        break;
+    }
+    const Value copy = &argument == &out ? std::move(out) : argument;
+    return check_size(out, call_builtin(node.builtin, std::span<const Value>(&copy, 1)));
+  }
+
+  // The compiled form of a glob pattern, compiled on first use in this scratch; nullptr when it does
+  // not compile (the general path then reports the error in the reference's words).
+  const GlobPattern* cached_glob(const Value& pattern) {
+    std::vector<State::CachedGlob>& globs = state_.globs;
+    const std::string* key = &pattern.as_string();
+    for (const State::CachedGlob& cached : globs) {
+      if (&cached.pattern.as_string() == key) return &cached.glob;
+    }
+    auto compiled = GlobPattern::compile(*key);
+    if (!compiled) return nullptr;
+    constexpr std::size_t kMaxCachedGlobs = 64;
+    if (globs.size() == kMaxCachedGlobs) globs.erase(globs.begin());
+    globs.push_back(State::CachedGlob{pattern, std::move(compiled.value())});
+    return &globs.back().glob;
   }
 
   const Value& matches(const Node& node, Value& out) {
@@ -548,7 +652,7 @@ class FastExpressions {
         const bool is_filter = node.macro == Macro::kFilter;
         const ExprId predicate = is_filter ? body : (is_map_with_filter ? program_.child(node, 2) : kNoExpr);
         List results;
-        results.reserve(is_filter || predicate != kNoExpr ? 0 : count);
+        results.reserve(count);
         for (std::size_t i = 0; i < count; ++i) {
           if (!charge(1)) return budget_error();
           scope.bind(item(i));

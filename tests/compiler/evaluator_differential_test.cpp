@@ -1,5 +1,6 @@
 // The fast evaluator agrees with the reference on compiled policy sets: the standard library
-// (policies/) and generated W2-shaped sets, over seeded generated transfers.
+// (policies/) and generated W2-shaped sets, over seeded generated transfers, and the benchmark
+// workloads W1, W2 and W3 (bench/workloads.h), with the default budget and with budgets that run out.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -9,6 +10,7 @@
 #include "airlock/compiler/compiler.h"
 #include "airlock/runtime/evaluator.h"
 #include "airlock/runtime/reference.h"
+#include "workloads.h"
 
 namespace airlock::compiler {
 namespace {
@@ -139,6 +141,44 @@ TEST(EvaluatorDifferential, GeneratedW2RuleSetsAgreeWithTheReference) {
     }
   }
 }
+
+// Compiles a benchmark workload and checks the fast evaluator against the reference on its transfers;
+// every seventh transfer also runs under a budget small enough to run out part of the way through.
+void expect_workload_agrees(const bench::Workload& workload) {
+  SCOPED_TRACE(workload.name);
+  const CompiledPolicySet compiled = compile_policy_set(workload.policies);
+  ASSERT_NE(compiled.program, nullptr) << (compiled.diagnostics.empty() ? "" : compiled.diagnostics[0].message);
+  runtime::EvaluationScratch scratch;
+  std::vector<int> outcomes(3, 0);
+  std::size_t budget_errors = 0;
+  for (std::size_t i = 0; i < workload.facts.size(); ++i) {
+    auto facts = Facts::from_json(workload.facts[i]);
+    ASSERT_TRUE(facts.is_ok()) << facts.message();
+    expect_agreement(*compiled.program, *facts, scratch);
+    if (::testing::Test::HasFatalFailure()) return;
+    ++outcomes[static_cast<int>(runtime::evaluate_outcome(*compiled.program, *facts, scratch).outcome)];
+    if (i % 7 == 0) {
+      runtime::EvaluationOptions options;
+      options.cost_budget = 3 + (i * 37) % 150;
+      expect_agreement(*compiled.program, *facts, scratch, options);
+      if (::testing::Test::HasFatalFailure()) return;
+      budget_errors += runtime::evaluate(*compiled.program, *facts, scratch, options).errors.empty() ? 0 : 1;
+    }
+  }
+  for (int count : outcomes) EXPECT_GT(count, 0);  // the workload mixes every outcome
+  EXPECT_GT(budget_errors, 0u);                    // and the small budgets do run out
+}
+
+TEST(EvaluatorDifferential, WorkloadW1AgreesWithTheReference) {
+  expect_workload_agrees(bench::make_w1(std::string(AIRLOCK_SOURCE_DIR) + "/policies", 1000, 7));
+}
+
+TEST(EvaluatorDifferential, WorkloadW2AgreesWithTheReferenceAtTenAndAThousandRules) {
+  expect_workload_agrees(bench::make_w2(10, 500, 11));
+  expect_workload_agrees(bench::make_w2(1000, 400, 13));
+}
+
+TEST(EvaluatorDifferential, WorkloadW3AgreesWithTheReference) { expect_workload_agrees(bench::make_w3(150, 17)); }
 
 }  // namespace
 }  // namespace airlock::compiler

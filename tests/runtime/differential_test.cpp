@@ -323,6 +323,52 @@ TEST(Differential, AStalePlanIsNotUsed) {
   EXPECT_EQ(decision.to_json(), evaluate_reference(b.program(), facts).to_json());
 }
 
+// A `let` shared by several rules and read inside a comprehension's body is evaluated once per decision
+// by the fast evaluator, which charges its cost again on every reuse: at every budget, including those
+// that run out in its first evaluation, in a reuse, or in between, both evaluators give the same Decision.
+TEST(Differential, SharedLetsChargeTheirCostOnEveryUseAtEveryBudget) {
+  ProgramBuilder b;
+  const ExprId names = b.fact("archive.entry_names");
+  // let executables = archive.entry_names.filter(n, ["**/*.exe", "**/*.sh"].exists(p, n.lowerAscii().glob(p)))
+  const ExprId patterns = b.list({b.string("**/*.exe"), b.string("**/*.sh")});
+  const ExprId lowered = b.call(Builtin::kLowerAscii, {b.local(0)});
+  const ExprId globbed = b.call(Builtin::kGlob, {lowered, b.local(1)});
+  const ExprId any_pattern = b.comprehension(Macro::kExists, 1, patterns, {globbed});
+  const ExprId executables = b.comprehension(Macro::kFilter, 0, names, {any_pattern});
+  const ExprId count = b.call(Builtin::kSize, {executables});
+  Policy& policy = b.policy("archives", kChannelAny);
+  policy.rules.push_back(ProgramBuilder::rule("many", Effect::kDeny, b.call(Builtin::kGreater, {count, b.integer(1)})));
+  policy.rules.push_back(ProgramBuilder::escalation(
+      "some", {"data-approver"}, 1, b.call(Builtin::kGreater, {count, b.integer(0)}),
+      b.call(Builtin::kAdd, {b.string("found "), b.call(Builtin::kIndex, {executables, b.integer(0)})})));
+  // Inside a loop: every entry asks whether it is in the let.
+  policy.rules.push_back(ProgramBuilder::rule(
+      "listed", Effect::kApprove,
+      b.comprehension(Macro::kExists, 2, names, {b.call(Builtin::kIn, {b.local(2), executables})})));
+  finalize_program(b.program());
+
+  Facts facts;
+  List entries;
+  for (const char* name : {"a.csv", "bin/Setup.EXE", "run.sh", "docs/readme.md", "B.TXT"}) {
+    entries.push_back(Value::string(name));
+  }
+  ASSERT_TRUE(facts.set("archive.entry_names", Value::list(std::move(entries))).is_ok());
+  EvaluationScratch scratch;
+  const Decision full = evaluate(b.program(), facts, scratch);
+  EXPECT_EQ(full.outcome, Outcome::kDeny);
+  EXPECT_TRUE(full.errors.empty());
+  std::size_t budget_errors = 0;
+  for (std::uint64_t budget = 1; budget <= 400; ++budget) {
+    EvaluationOptions options;
+    options.cost_budget = budget;
+    expect_same(b.program(), facts, options, scratch, "budget " + std::to_string(budget));
+    if (::testing::Test::HasFatalFailure()) return;
+    budget_errors += evaluate(b.program(), facts, scratch, options).errors.empty() ? 0 : 1;
+  }
+  EXPECT_GT(budget_errors, 0u);   // small budgets run out
+  EXPECT_LT(budget_errors, 400u);  // large ones do not
+}
+
 TEST(Differential, RandomExpressionsAgreeWithTheReference) {
   Generator generator(99);
   for (int i = 0; i < 2000; ++i) {
