@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "airlock/gateway/reviews.h"
 #include "airlock/gateway/transfer.h"
 #include "airlock/runtime/result.h"
 
@@ -98,6 +99,65 @@ class TransferStore {
 
   virtual Result<std::vector<AuditEvent>> audit_events(const std::string& transfer_id) = 0;  // empty id: all
   virtual Result<AuditVerification> verify_audit() = 0;
+
+  // --- Reviews (docs/reviews.md). Errors: "not_found:", "invalid:" (bad input), "forbidden:" (separation of
+  // duties: the requester voting, a role the case does not list, a second vote, an approval that cannot
+  // count, a revocation by someone who is not a governance lead), "conflict:" (the case or transfer is not
+  // in a state that allows it). A refused call changes nothing.
+
+  // escalated -> in_review, opening the case (round 1, or one more than the last) with the roles and
+  // approvals of the stored decision's `reviewers`, and enqueuing the "escalated" notifications; one
+  // transaction. transition() to in_review does the same; this returns the case.
+  virtual Result<ReviewCase> start_review(const std::string& transfer_id, const std::string& actor, UnixMillis now) = 0;
+  // Casts `voter`'s vote on the open case. A reject closes it (in_review -> rejected), a return sends the
+  // transfer back to its requester (in_review -> returned), and the approval that completes the rule of
+  // reviews.h approves it (in_review -> approved; the server then releases). Each is one transaction with
+  // its audit events and, when the case closes, the "decided" notifications.
+  virtual Result<VoteOutcome> vote(const std::string& transfer_id, const Actor& voter, const Vote& vote,
+                                   UnixMillis now) = 0;
+  // A comment on a transfer that has been in review: by its requester (public only) or by a reviewer who
+  // holds a role one of its cases lists (public or private). Audited as "comment".
+  virtual Result<Comment> add_comment(const std::string& transfer_id, const Actor& author, const std::string& text,
+                                      Visibility visibility, UnixMillis now) = 0;
+  // Every comment on the transfer, oldest first; private ones only when `include_private`.
+  virtual Result<std::vector<Comment>> comments(const std::string& transfer_id, bool include_private) = 0;
+  // The comments `viewer` may read: private ones only for a reviewer of the transfer (not its requester).
+  virtual Result<std::vector<Comment>> comments_visible_to(const std::string& transfer_id, const Actor& viewer) = 0;
+  // The requester of a returned transfer sends it again: returned -> receiving (new files: offset, length
+  // and hash reset) or, with `replace_files` false, returned -> inspecting (the same files judged again).
+  // The next escalation opens a new case.
+  virtual Result<Transfer> resubmit(const std::string& transfer_id, const Actor& requester, bool replace_files,
+                                    UnixMillis now) = 0;
+  // A governance lead revokes an approved, released or materialised transfer (-> revoked, with the reason),
+  // enqueuing the "revoked" notifications.
+  virtual Result<Transfer> revoke(const std::string& transfer_id, const Actor& actor, const std::string& reason,
+                                  UnixMillis now) = 0;
+  // The transfer's latest case ("not_found" if it never was in review), and every case, oldest first.
+  virtual Result<ReviewCase> current_case(const std::string& transfer_id) = 0;
+  virtual Result<std::vector<ReviewCase>> review_history(const std::string& transfer_id) = 0;
+  // The cases `reviewer` may act on or has acted on (CaseFilter in reviews.h); `now` computes their age.
+  virtual Result<std::vector<CaseSummary>> list_cases(const Actor& reviewer, const CaseFilter& filter,
+                                                      UnixMillis now) = 0;
+
+  // --- Notification outbox (docs/reviews.md, "Notifications").
+  // Which webhooks get which events; set once at start-up (until then nothing is enqueued).
+  virtual void set_notification_targets(std::vector<NotificationTarget> targets) = 0;
+  // Enqueues `event` for every target that wants it, in its own transaction; returns the delivery ids.
+  // The review methods enqueue their own events inside their transactions.
+  virtual Result<std::vector<std::int64_t>> enqueue_notification(const std::string& event,
+                                                                 const std::string& transfer_id,
+                                                                 const std::string& payload_json, UnixMillis now) = 0;
+  // Claims up to `limit` pending deliveries due at `now` (oldest first): counts the attempt and hides each
+  // from other callers until now + lease, so replicas sharing the database do not send one twice at once.
+  // A delivery whose sender dies is claimed again when its lease ends (delivery is at least once).
+  virtual Result<std::vector<Notification>> due_deliveries(UnixMillis now, std::size_t limit,
+                                                           UnixMillis lease = 60'000) = 0;
+  virtual Status mark_delivered(std::int64_t id, UnixMillis now) = 0;
+  // Still pending: tried again at `next_attempt_at`.
+  virtual Status mark_retry(std::int64_t id, UnixMillis next_attempt_at, const std::string& error, UnixMillis now) = 0;
+  // Given up: kept, with the error, for an operator.
+  virtual Status mark_failed(std::int64_t id, const std::string& error, UnixMillis now) = 0;
+  virtual Result<Notification> notification(std::int64_t id) = 0;
 };
 
 // The hash of the event before the first one.
