@@ -22,6 +22,9 @@ CommandSpec serve_command();  // serve_command.cpp
 #ifdef AIRLOCK_WITH_K8S
 CommandSpec sync_command();  // sync_command.cpp
 #endif
+#ifdef AIRLOCK_WITH_IMPORT
+CommandSpec import_command();  // import_command.cpp
+#endif
 namespace {
 
 // Later commands (serve, import, sync, audit) slot in here.
@@ -32,6 +35,9 @@ std::vector<CommandSpec> command_table() {
 #endif
 #ifdef AIRLOCK_WITH_GATEWAY
   commands.push_back(serve_command());
+#endif
+#ifdef AIRLOCK_WITH_IMPORT
+  commands.push_back(import_command());
 #endif
 #ifdef AIRLOCK_WITH_K8S
   commands.push_back(sync_command());

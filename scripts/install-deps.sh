@@ -8,7 +8,7 @@ packages=(
   default-jre-headless antlr4 libantlr4-runtime-dev
   libre2-dev libboost1.81-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libmagic-dev libarchive-dev libsqlite3-dev clamav-daemon
+  libmagic-dev libarchive-dev libsqlite3-dev libpq-dev clamav-daemon postgresql
 )
 
 missing=()
