@@ -18,26 +18,28 @@ for package in "${packages[@]}"; do
   fi
 done
 
-# The gateway's end-to-end tests drive it with tus-js-client (tests/e2e/package-lock.json pins it).
-install_e2e_packages() {
-  local e2e
-  e2e="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/e2e"
-  if [ -d "$e2e/node_modules/tus-js-client" ]; then
-    return 0
-  fi
-  if ! command -v npm >/dev/null 2>&1; then
-    if [ "$(id -u)" -ne 0 ]; then
-      echo "npm is missing: the gateway's end-to-end tests need nodejs and npm" >&2
-      return 1
+# Test clients from npm, pinned by their lock files: tus-js-client drives the gateway (tests/e2e), and
+# oidc-provider plays the OpenID provider for sign-in tests (tests/oidc).
+install_node_packages() {
+  local root folder
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  for folder in tests/e2e tests/oidc; do
+    [ -f "$root/$folder/package-lock.json" ] || continue
+    [ -d "$root/$folder/node_modules" ] && continue
+    if ! command -v npm >/dev/null 2>&1; then
+      if [ "$(id -u)" -ne 0 ]; then
+        echo "npm is missing: the end-to-end tests need nodejs and npm" >&2
+        return 1
+      fi
+      apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
     fi
-    apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
-  fi
-  echo "installing tests/e2e node packages (npm ci)"
-  npm ci --prefix "$e2e" --no-audit --no-fund >/dev/null
+    echo "installing $folder node packages (npm ci)"
+    npm ci --prefix "$root/$folder" --no-audit --no-fund >/dev/null
+  done
 }
 
 if [ ${#missing[@]} -eq 0 ]; then
-  install_e2e_packages
+  install_node_packages
   exit 0
 fi
 
@@ -50,4 +52,4 @@ echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-install_e2e_packages
+install_node_packages
