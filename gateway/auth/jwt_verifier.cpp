@@ -278,13 +278,16 @@ struct JwtVerifier::State {
   }
 
   // Fetches unless another fetch was attempted less than jwks_refetch_interval ago (or `force`).
+  // "Ago" counts both ways: callers' clocks may differ by a little (threads read the time before they
+  // queue here), and a clock that jumped back further than the interval allows a fetch again.
   // Returns whether a fetch happened, and its error if it failed.
   std::pair<bool, Status> maybe_fetch(UnixMillis now, bool force) {
     std::lock_guard fetch_lock(fetch_mutex);
     {
       std::lock_guard lock(mutex);
       const UnixMillis interval = std::chrono::milliseconds(options.jwks_refetch_interval).count();
-      if (!force && last_fetch_attempt && now - *last_fetch_attempt < interval && now >= *last_fetch_attempt) {
+      const UnixMillis since = last_fetch_attempt ? now - *last_fetch_attempt : 0;
+      if (!force && last_fetch_attempt && since < interval && -since < interval) {
         return {false, Status::ok()};
       }
       last_fetch_attempt = now;
