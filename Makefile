@@ -4,7 +4,7 @@ SAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-fast run tour bench bench-peers fmt lint clean
+.PHONY: all deps build test test-fast run tour bench bench-peers bench-gateway fmt lint clean
 
 all: build
 
@@ -62,6 +62,10 @@ bench: deps
 # Airlock against CEL (two JS engines) and Cedar (wasm) on the same workloads, in one run.
 bench-peers: deps
 	BUILD=build-bench JOBS=$(JOBS) CMAKE_FLAGS="$(CMAKE_FLAGS)" ./scripts/bench-peers.sh
+
+# The gateway against SHA-256 and nginx, and its peak memory (docs/performance.md, "Gateway").
+bench-gateway: deps
+	./scripts/bench-gateway.sh
 
 fmt: build
 	git ls-files '*.cpp' '*.h' | xargs clang-format -i

@@ -11,13 +11,15 @@ constexpr std::uint8_t kUpper = 2;
 constexpr std::uint8_t kLower = 4;
 constexpr std::uint8_t kLocalPart = 8;  // may appear in an email's local part
 constexpr std::uint8_t kDomainPart = 16;
+constexpr std::uint8_t kUpperOrDigit = 32;  // ANDed over a run: every byte is a digit or upper case
+constexpr std::uint8_t kLetter = 64;        // ANDed over a run: every byte is a letter
 constexpr std::uint8_t kAlnum = kDigit | kUpper | kLower;
 
 constexpr std::array<std::uint8_t, 256> make_classes() {
   std::array<std::uint8_t, 256> classes{};
-  for (int c = '0'; c <= '9'; ++c) classes[c] = kDigit | kLocalPart | kDomainPart;
-  for (int c = 'A'; c <= 'Z'; ++c) classes[c] = kUpper | kLocalPart | kDomainPart;
-  for (int c = 'a'; c <= 'z'; ++c) classes[c] = kLower | kLocalPart | kDomainPart;
+  for (int c = '0'; c <= '9'; ++c) classes[c] = kDigit | kUpperOrDigit | kLocalPart | kDomainPart;
+  for (int c = 'A'; c <= 'Z'; ++c) classes[c] = kUpper | kUpperOrDigit | kLetter | kLocalPart | kDomainPart;
+  for (int c = 'a'; c <= 'z'; ++c) classes[c] = kLower | kLetter | kLocalPart | kDomainPart;
   for (char c : {'.', '_', '%', '+', '-'}) classes[static_cast<unsigned char>(c)] |= kLocalPart;
   classes['-'] |= kDomainPart;
   return classes;
@@ -157,28 +159,62 @@ bool is_date_value(std::string_view value) {
 }
 
 void IdentifierScanner::update(std::span<const char> text) {
-  for (char ch : text) {
-    auto c = static_cast<unsigned char>(ch);
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  while (p < end) {
+    auto c = static_cast<unsigned char>(*p);
     std::uint8_t cls = kClasses[c];
     if (cls & kAlnum) {
+      // A run of letters and digits, taken whole: the word, its flags and the email automaton advance once.
+      const char* run = p;
+      std::uint8_t all = 0xFF;
+      do {
+        all &= cls;
+        if (++p == end) break;
+        cls = kClasses[static_cast<unsigned char>(*p)];
+      } while (cls & kAlnum);
+      const auto length = static_cast<std::size_t>(p - run);
       if (word_length_ == 0) {
         word_start_ = offset_;
         word_digits_ = true;
         word_upper_alnum_ = true;
       }
-      if (word_length_ < kWordBytes) word_[word_length_] = ch;
-      if (word_length_ < std::numeric_limits<std::uint32_t>::max()) ++word_length_;
-      word_digits_ = word_digits_ && (cls & kDigit);
-      word_upper_alnum_ = word_upper_alnum_ && (cls & (kDigit | kUpper));
-    } else {
-      if (word_length_ != 0) end_word();
-      if (separator_length_ == 0) separator_first_ = ch;
-      separator_last_ = ch;
-      if (separator_length_ < std::numeric_limits<std::uint32_t>::max()) ++separator_length_;
+      if (word_length_ < kWordBytes) {
+        std::copy_n(run, std::min<std::size_t>(length, kWordBytes - word_length_), word_.data() + word_length_);
+      }
+      word_length_ = static_cast<std::uint32_t>(
+          std::min<std::uint64_t>(std::uint64_t{word_length_} + length, std::numeric_limits<std::uint32_t>::max()));
+      word_digits_ = word_digits_ && (all & kDigit);
+      word_upper_alnum_ = word_upper_alnum_ && (all & kUpperOrDigit);
+      email_run(length, (all & kLetter) != 0);
+      offset_ += length;
+      continue;
     }
+    if (word_length_ != 0) end_word();
+    if (separator_length_ == 0) separator_first_ = static_cast<char>(c);
+    separator_last_ = static_cast<char>(c);
+    if (separator_length_ < std::numeric_limits<std::uint32_t>::max()) ++separator_length_;
     email_step(c);
     ++offset_;
+    ++p;
   }
+}
+
+// The email automaton over `length` letters and digits at once (each is a local-part and a domain byte).
+void IdentifierScanner::email_run(std::size_t length, bool letters) {
+  if (in_domain_) {
+    label_length_ += static_cast<std::uint32_t>(std::min<std::size_t>(length, kMaxDomain + 1));
+    label_alpha_ = label_alpha_ && letters;
+    if (domain_length_ + length <= kMaxDomain) {
+      domain_length_ += static_cast<std::uint32_t>(length);
+      return;
+    }
+    // The byte that passes the longest domain ends it; the rest of the run starts a local part.
+    length -= kMaxDomain + 1 - domain_length_;
+    in_domain_ = false;
+    local_length_ = 0;
+  }
+  local_length_ = static_cast<std::uint32_t>(std::min<std::size_t>(local_length_ + length, kMaxLocalPart + 1));
 }
 
 void IdentifierScanner::finish() {
@@ -220,7 +256,8 @@ void IdentifierScanner::end_word() {
     previous_word_is_gir_ = false;
   }
 
-  if (dates_by_label_ && !word_digits_ && fits && word.size() >= 3) {
+  const char first = static_cast<char>(word[0] | 0x20);
+  if (dates_by_label_ && !word_digits_ && fits && word.size() >= 3 && (first == 'd' || first == 'b')) {
     char lower[kWordBytes];
     for (std::size_t i = 0; i < word.size(); ++i) {
       char c = word[i];
@@ -246,7 +283,7 @@ void IdentifierScanner::add_digit_group(bool joins_previous) {
   if (joins_previous && group_separator_ == 0) group_separator_ = separator_first_;
   if (group_count_ == 0) groups_plus_ = separator_length_ > 0 && separator_last_ == '+';
   Group& group = groups_[group_count_++];
-  std::copy_n(word_.data(), word_length_, group.digits.data());
+  group.digits = word_;  // a fixed 16-byte copy; only the first `length` bytes count
   group.length = static_cast<std::uint8_t>(word_length_);
   group.glued = false;
   group.start = word_start_;
@@ -254,6 +291,13 @@ void IdentifierScanner::add_digit_group(bool joins_previous) {
 
 bool IdentifierScanner::match_phone(std::size_t first, std::size_t count) const {
   if (groups_[first + count - 1].glued) return false;
+  // Cheap tests first: the total length, and the leading 0 of a national number.
+  std::size_t total = 0;
+  for (std::size_t i = first; i < first + count; ++i) total += groups_[i].length;
+  const bool international = first == 0 && groups_plus_;
+  if (international ? (total != 11 && total != 12) : ((total != 10 && total != 11) || groups_[first].digits[0] != '0')) {
+    return false;
+  }
   char digits[kWordBytes * kMaxGroups];
   std::size_t length = 0;
   for (std::size_t i = first; i < first + count; ++i) {

@@ -118,6 +118,7 @@ struct InspectionPipeline::State {
   void complete_prefix() {
     prefix_done = true;
     type_sniffer().sniff(prefix, report.type, report.encoding);
+    sniffer.reset();  // libmagic's database is large: hold it only while the prefix arrives
     report.text = looks_like_text(prefix, report.encoding);
     if (report.text) {
       if (extension == "csv" || (report.type == "text/csv" && extension != "tsv" && extension != "tab")) {

@@ -103,7 +103,10 @@ void TableInspector::update(std::span<const char> data) {
   const char* p = data.data();
   const char* const end = p + data.size();
   const char delimiter = delimiter_;
-  auto special = [delimiter](char c) { return c == delimiter || c == '"' || c == '\n' || c == '\r'; };
+  // The bytes that end an unquoted run: the delimiter, a quote, CR and LF.
+  std::array<bool, 256> specials{};
+  for (char c : {delimiter, '"', '\n', '\r'}) specials[static_cast<unsigned char>(c)] = true;
+  auto special = [&specials](char c) { return specials[static_cast<unsigned char>(c)]; };
   while (p < end && !failed_ && !finished_) {
     const char* const step_start = p;
     char c = *p;
@@ -124,21 +127,26 @@ void TableInspector::update(std::span<const char> data) {
         }
         const char* run = p;
         while (p < end && !special(*p)) ++p;
-        if (p > run) {
+        if (p == end) {
           field_.append(run, p);
-          state_ = State::kUnquoted;
+          if (p > run) state_ = State::kUnquoted;
+          break;
         }
-        if (p == end) break;
+        // A field that lies whole in this chunk is judged where it is, without copying it.
+        const bool in_place = field_.empty();
+        if (!in_place) field_.append(run, p);
+        const std::string_view value = in_place ? std::string_view(run, static_cast<std::size_t>(p - run)) : field_;
         c = *p++;
         if (c == delimiter) {
-          end_field();
+          end_field(value);
           state_ = State::kFieldStart;
         } else if (c == '\n' || c == '\r') {
-          end_field();
+          end_field(value);
           end_row();
           state_ = State::kFieldStart;
           skip_line_feed_ = c == '\r';
         } else {  // a quote inside an unquoted field is kept as text
+          if (in_place) field_.append(run, p - 1);
           field_.push_back('"');
           state_ = State::kUnquoted;
         }
@@ -179,16 +187,18 @@ void TableInspector::update(std::span<const char> data) {
   }
 }
 
-void TableInspector::end_field() {
+void TableInspector::end_field() { end_field(field_); }
+
+void TableInspector::end_field(std::string_view raw) {
   if (in_header_) {
     if (column_ >= limits_.max_columns) {
       fail("more than " + std::to_string(limits_.max_columns) + " columns");
       return;
     }
-    stats_.column_names.emplace_back(trim(field_));
-    row_has_content_ = row_has_content_ || !field_.empty();
+    stats_.column_names.emplace_back(trim(raw));
+    row_has_content_ = row_has_content_ || !raw.empty();
   } else if (column_ < columns_.size()) {
-    const std::string_view value = trim(field_);
+    const std::string_view value = trim(raw);
     if (!value.empty()) {
       row_has_content_ = true;
       Column& column = columns_[column_];
@@ -205,7 +215,9 @@ void TableInspector::end_field() {
       }
       if ((value.size() == 10 || value.size() == 12) && is_nhs_number_value(value)) ++column.nhs_numbers;
       if (value.size() >= 5 && value.size() <= 8 && is_uk_postcode(value)) ++column.postcodes;
-      if (value.find('@') != std::string_view::npos && is_email_address(value)) ++column.emails;
+      if (value.size() >= 6 && std::find(value.begin(), value.end(), '@') != value.end() && is_email_address(value)) {
+        ++column.emails;
+      }
       if (value.size() >= 8 && value[0] >= '0' && value[0] <= '9' && is_date_value(value)) ++column.dates;
     }
   }

@@ -10,10 +10,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/ssl.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <utility>
 
 #include "http.h"
 #include "service.h"
@@ -34,7 +36,8 @@ constexpr const char* kIntermediateCiphers =
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
     "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
 
-constexpr std::size_t kChunkBytes = 256u << 10;
+constexpr std::size_t kChunkBytes = 256u << 10;  // body bytes handed to the disk and the inspectors at once
+constexpr std::size_t kReadBytes = 64u << 10;    // Beast's largest read
 
 class SessionBase {
  public:
@@ -78,8 +81,15 @@ template <class Stream>
 class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
  public:
   Session(Stream stream, ServerState& server, std::string peer)
-      : stream_(std::move(stream)), server_(server), service_(server.service()), peer_(std::move(peer)) {
+      : stream_(std::move(stream)),
+        server_(server),
+        service_(server.service()),
+        peer_(std::move(peer)),
+        watchdog_(stream_.get_executor()) {
     chunk_.resize(kChunkBytes);
+    // Beast reads at most the buffer's free capacity (and at most 64 KiB) per read: without room the reads
+    // stay at the few KiB the request head needed, and per-read overhead dominates a fast upload.
+    buffer_.reserve(kReadBytes);
   }
 
   void start() {
@@ -95,15 +105,15 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void checkpoint() override {
     net::post(stream_.get_executor(), [self = this->shared_from_this()] {
-      if (self->upload_) {
-        self->upload_->abort("the gateway is shutting down");
-        self->upload_.reset();
-      }
+      self->stop_watchdog();
+      self->flush_and_end_upload("the gateway is shutting down");
       self->close_now();
     });
   }
 
  private:
+  enum class CutOff : std::uint8_t { kNone, kIdle, kTooSlow };  // why the watchdog ended a body
+
   const Config& config() const { return service_.config(); }
 
   void on_start() {
@@ -176,6 +186,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     body_started_ = std::chrono::steady_clock::now();
     body_bytes_ = 0;
+    pending_ = 0;
+    cut_off_ = CutOff::kNone;
     if (parser_->is_done()) {
       finish_request();
       return;
@@ -200,61 +212,131 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     read_body();
   }
 
+  // The body is read piece by piece (whatever arrived, at most 64 KiB a read) into chunk_, which is handed
+  // to the upload when it is full or the body ends, so the disk and the inspectors see 256 KiB at a time.
+  // A watchdog timer (body_tick) cuts off a body that stalls or arrives too slowly.
   void read_body() {
-    parser_->get().body().data = chunk_.data();
-    parser_->get().body().size = chunk_.size();
-    beast::get_lowest_layer(stream_).expires_after(config().limits.idle_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&Session::on_body, this->shared_from_this()));
+    auto& body = parser_->get().body();
+    body.data = chunk_.data() + pending_;
+    body.size = chunk_.size() - pending_;
+    beast::get_lowest_layer(stream_).expires_never();
+    if (!watching_) {
+      watching_ = true;
+      last_byte_ = std::chrono::steady_clock::now();
+      arm_watchdog();
+    }
+    http::async_read_some(stream_, buffer_, *parser_,
+                          beast::bind_front_handler(&Session::on_body, this->shared_from_this()));
+  }
+
+  // Every tick (a quarter of the idle timeout, between 50 ms and 1 s) while a body is being read: no byte
+  // for idle_timeout, or after min_rate_grace fewer than min_rate_bytes_per_second on average, cancels the
+  // read, and on_body answers 408.
+  void arm_watchdog() {
+    auto tick = std::clamp<std::chrono::steady_clock::duration>(config().limits.idle_timeout / 4,
+                                                                std::chrono::milliseconds(50), std::chrono::seconds(1));
+    watchdog_.expires_after(tick);
+    watchdog_.async_wait(beast::bind_front_handler(&Session::on_watchdog, this->shared_from_this()));
+  }
+
+  void on_watchdog(beast::error_code ec) {
+    if (ec || !watching_ || closed_) return;
+    auto now = std::chrono::steady_clock::now();
+    const LimitsConfig& limits = config().limits;
+    double elapsed = std::chrono::duration<double>(now - body_started_).count();
+    if (now - last_byte_ >= limits.idle_timeout) {
+      cut_off_ = CutOff::kIdle;
+    } else if (limits.min_rate_bytes_per_second > 0 && elapsed > static_cast<double>(limits.min_rate_grace.count()) &&
+               static_cast<double>(body_bytes_) / elapsed < static_cast<double>(limits.min_rate_bytes_per_second)) {
+      cut_off_ = CutOff::kTooSlow;
+    }
+    if (cut_off_ == CutOff::kNone) {
+      arm_watchdog();
+      return;
+    }
+    beast::get_lowest_layer(stream_).cancel();  // the pending read ends with operation_aborted
+  }
+
+  void stop_watchdog() {
+    if (!watching_) return;
+    watching_ = false;
+    watchdog_.cancel();
   }
 
   void on_body(beast::error_code ec, std::size_t) {
+    if (closed_) return;
     if (ec == http::error::need_buffer) ec = {};
-    std::size_t bytes = chunk_.size() - parser_->get().body().size;
+    std::size_t filled = chunk_.size() - parser_->get().body().size;
+    std::size_t bytes = filled - pending_;
+    pending_ = filled;
+    body_bytes_ += bytes;
+    if (bytes > 0) last_byte_ = std::chrono::steady_clock::now();
+    if (!upload_ && pending_ > 0) {
+      if (body_.size() + pending_ > config().limits.max_json_body_bytes) {
+        stop_watchdog();
+        send(error_response(413, "too_large", "the request body is larger than the gateway accepts", 11, false), true);
+        return;
+      }
+      body_.append(chunk_.data(), pending_);
+      pending_ = 0;
+    }
     if (ec) {
-      end_upload(ec == beast::error::timeout ? "idle timeout" : "the client went away: " + ec.message());
-      if (ec == beast::error::timeout && !stopping_) {
-        send(error_response(408, "timeout", "no bytes arrived for too long", 11, false), true);
+      stop_watchdog();
+      CutOff cut_off = std::exchange(cut_off_, CutOff::kNone);
+      if (cut_off != CutOff::kNone && ec == net::error::operation_aborted && !stopping_) {
+        respond_cut_off(cut_off);
       } else {
+        flush_and_end_upload("the client went away: " + ec.message());
         close_now();
       }
       return;
     }
-    body_bytes_ += bytes;
-    if (bytes > 0) {
-      if (upload_) {
-        if (std::optional<Response> stop = upload_->write({chunk_.data(), bytes})) {
-          upload_.reset();
-          send(std::move(*stop), true);
-          return;
-        }
-      } else {
-        if (body_.size() + bytes > config().limits.max_json_body_bytes) {
-          send(error_response(413, "too_large", "the request body is larger than the gateway accepts", 11, false),
-               true);
-          return;
-        }
-        body_.append(chunk_.data(), bytes);
-      }
+    if (upload_ && pending_ > 0 && (pending_ == chunk_.size() || parser_->is_done())) {
+      if (!write_pending()) return;
     }
     if (parser_->is_done()) {
+      stop_watchdog();
       finish_request();
       return;
     }
-    // Slow clients: after a grace period the body must arrive at the configured minimum rate.
-    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - body_started_).count();
-    double grace = static_cast<double>(config().limits.min_rate_grace.count());
-    if (config().limits.min_rate_bytes_per_second > 0 && elapsed > grace &&
-        static_cast<double>(body_bytes_) / elapsed < static_cast<double>(config().limits.min_rate_bytes_per_second)) {
-      end_upload("slower than the minimum rate");
-      send(error_response(408, "too_slow",
-                          "the body arrived slower than " + std::to_string(config().limits.min_rate_bytes_per_second) +
-                              " bytes per second",
-                          11, false),
-           true);
+    if (cut_off_ != CutOff::kNone) {  // the watchdog fired as this read completed: its cancel found nothing
+      stop_watchdog();
+      respond_cut_off(std::exchange(cut_off_, CutOff::kNone));
       return;
     }
     read_body();
+  }
+
+  void respond_cut_off(CutOff cut_off) {
+    bool slow = cut_off == CutOff::kTooSlow;
+    service_.log().write(spdlog::level::info, slow ? "body too slow: cut off" : "body idle: cut off",
+                         {{"peer", peer_}, {"bytes", body_bytes_}});
+    flush_and_end_upload(slow ? "slower than the minimum rate" : "idle timeout");
+    send(slow ? error_response(408, "too_slow",
+                               "the body arrived slower than " +
+                                   std::to_string(config().limits.min_rate_bytes_per_second) + " bytes per second",
+                               11, false)
+              : error_response(408, "timeout", "no bytes arrived for too long", 11, false),
+         true);
+  }
+
+  // Hands the bytes in chunk_ to the upload; false when the upload stopped (the response is on its way).
+  bool write_pending() {
+    std::size_t n = std::exchange(pending_, 0);
+    if (std::optional<Response> stop = upload_->write({chunk_.data(), n})) {
+      upload_.reset();
+      stop_watchdog();
+      send(std::move(*stop), true);
+      return false;
+    }
+    return true;
+  }
+
+  // The body ends early: the bytes already read are stored, then the upload keeps what arrived.
+  void flush_and_end_upload(const std::string& why) {
+    if (upload_ && pending_ > 0 && !write_pending()) return;
+    pending_ = 0;
+    end_upload(why);
   }
 
   void finish_request() {
@@ -305,7 +387,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void close_now() {
     if (closed_) return;
     closed_ = true;
-    end_upload("the connection closed");
+    stop_watchdog();
+    flush_and_end_upload("the connection closed");
     beast::error_code ec;
     auto& socket = beast::get_lowest_layer(stream_).socket();
     socket.shutdown(tcp::socket::shutdown_both, ec);
@@ -326,6 +409,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point body_started_;
   std::uint64_t body_bytes_ = 0;
+  std::size_t pending_ = 0;  // body bytes in chunk_ not yet handed to the upload
+  CutOff cut_off_ = CutOff::kNone;
+  net::steady_timer watchdog_;
+  bool watching_ = false;
+  std::chrono::steady_clock::time_point last_byte_;
   bool idle_ = false;
   bool stopping_ = false;
   bool close_after_ = false;

@@ -877,7 +877,7 @@ std::variant<Response, std::unique_ptr<UploadStream>> Service::begin_stream(cons
   bool created = header.method() == http::verb::post;
   Transfer transfer;
   std::shared_ptr<UploadState> state;
-  std::unique_lock<std::mutex> lock;
+  std::unique_lock<BusyFlag> lock;
   if (created) {
     std::variant<Response, Created> result = create(header, *principal);
     if (Response* response = std::get_if<Response>(&result)) {
@@ -1052,7 +1052,7 @@ void Service::cleanup(UnixMillis now) {
 // ---- UploadStream ----
 
 UploadStream::UploadStream(Service& service, const RequestHeader& header, Principal principal, Transfer transfer,
-                           std::shared_ptr<UploadState> state, std::unique_lock<std::mutex> lock,
+                           std::shared_ptr<UploadState> state, std::unique_lock<BusyFlag> lock,
                            std::unique_ptr<QuarantineWriter> writer, std::optional<std::string> checksum_algorithm,
                            std::string checksum_digest, bool created)
     : service_(service),

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -57,10 +58,28 @@ struct Principal {
 
 UnixMillis now_millis();
 
+// "Someone is sending bytes to this upload": a lock that one request holds from its headers to its end,
+// across asynchronous reads that may resume on another thread (a std::mutex must be unlocked by the
+// thread that locked it; this flag need not be). A second request for the same upload gets 423.
+class BusyFlag {
+ public:
+  bool try_lock() { return !busy_.exchange(true, std::memory_order_acquire); }
+  void lock() {
+    while (busy_.exchange(true, std::memory_order_acquire)) busy_.wait(true, std::memory_order_relaxed);
+  }
+  void unlock() {
+    busy_.store(false, std::memory_order_release);
+    busy_.notify_one();
+  }
+
+ private:
+  std::atomic<bool> busy_{false};
+};
+
 // The in-memory side of one unfinished upload: its inspection pipeline, fed every byte stored so far.
 // Not persisted: after a restart the first PATCH replays the quarantined bytes through a fresh pipeline.
 struct UploadState {
-  std::mutex busy;  // held by the request streaming into this upload
+  BusyFlag busy;  // held by the request streaming into this upload
   std::unique_ptr<inspect::InspectionPipeline> pipeline;
   std::uint64_t inspected = 0;  // bytes the pipeline has seen
   bool prefix_checked = false;  // the early decision on the sniffed type ran
@@ -157,7 +176,7 @@ class Service {
 class UploadStream {
  public:
   UploadStream(Service& service, const RequestHeader& header, Principal principal, Transfer transfer,
-               std::shared_ptr<UploadState> state, std::unique_lock<std::mutex> lock,
+               std::shared_ptr<UploadState> state, std::unique_lock<BusyFlag> lock,
                std::unique_ptr<QuarantineWriter> writer, std::optional<std::string> checksum_algorithm,
                std::string checksum_digest, bool created);
   ~UploadStream();
@@ -185,7 +204,7 @@ class UploadStream {
   Principal principal_;
   Transfer transfer_;
   std::shared_ptr<UploadState> state_;
-  std::unique_lock<std::mutex> lock_;
+  std::unique_lock<BusyFlag> lock_;
   std::unique_ptr<QuarantineWriter> writer_;
   std::optional<std::string> checksum_algorithm_;
   std::string checksum_digest_;

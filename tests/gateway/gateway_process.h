@@ -2,7 +2,11 @@
 // stop it with SIGTERM or SIGKILL. Every wait polls with a deadline; nothing sleeps blindly.
 #pragma once
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -251,6 +255,97 @@ inline HttpResult patch_upload(const GatewayProcess& gateway, const char* token,
 inline std::string write_file(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
   return path;
+}
+
+// A hand-driven HTTP connection, for clients curl cannot imitate: one that stops sending mid-body, or
+// trickles its bytes. Every wait has a deadline.
+class RawClient {
+ public:
+  // `address` is "127.0.0.1:PORT" as the gateway writes it to its port file.
+  explicit RawClient(const std::string& address) {
+    std::size_t colon = address.rfind(':');
+    sockaddr_in peer{};
+    peer.sin_family = AF_INET;
+    peer.sin_port = htons(static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1))));
+    ::inet_pton(AF_INET, address.substr(0, colon).c_str(), &peer.sin_addr);
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&peer), sizeof peer) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~RawClient() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  bool connected() const { return fd_ >= 0; }
+
+  // Sends everything; false when the peer closed or reset the connection.
+  bool send(const std::string& bytes) {
+    std::size_t sent = 0;
+    while (sent < bytes.size()) {
+      ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      sent += static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+
+  // True when the server has sent something (or closed) within `wait`.
+  bool readable(std::chrono::milliseconds wait) {
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, static_cast<int>(wait.count())) > 0;
+  }
+
+  // Reads until the server closes the connection or the deadline passes; returns what arrived.
+  std::string read_until_closed(std::chrono::seconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    std::string out;
+    std::array<char, 4096> buffer;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (!readable(std::chrono::milliseconds(100))) continue;
+      ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);
+      if (n <= 0) break;
+      out.append(buffer.data(), static_cast<std::size_t>(n));
+    }
+    return out;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// The request head of a PATCH sending `length` bytes to `location`.
+inline std::string patch_head(const GatewayProcess& gateway, const char* token, const std::string& location,
+                              std::uint64_t offset, std::uint64_t length) {
+  return "PATCH " + location + " HTTP/1.1\r\nHost: " + gateway.address() + "\r\nAuthorization: Bearer " + token +
+         "\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: " + std::to_string(offset) +
+         "\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: " + std::to_string(length) +
+         "\r\n\r\n";
+}
+
+// Polls `condition` every 20 ms until it holds or `limit` passes.
+template <class Condition>
+bool eventually(Condition condition, std::chrono::seconds limit = std::chrono::seconds(30)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return condition();
+}
+
+// A Prometheus sample's value from GET /metrics ("airlock_uploads_in_flight" -> 1), or -1.
+inline double metric(const GatewayProcess& gateway, const char* token, const std::string& name) {
+  HttpResult result = curl(join(auth(token), {gateway.url("/metrics")}));
+  std::istringstream lines(result.body);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  }
+  return -1;
 }
 
 }  // namespace airlock::testing

@@ -64,6 +64,7 @@ class IdentifierScanner {
   bool match_phone(std::size_t first, std::size_t count) const;
   void end_email(unsigned char next);
   void email_step(unsigned char c);
+  void email_run(std::size_t length, bool letters);
 
   bool dates_by_label_;
   IdentifierCounts counts_;

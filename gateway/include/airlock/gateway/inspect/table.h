@@ -58,6 +58,7 @@ class TableInspector {
   };
 
   void end_field();
+  void end_field(std::string_view raw);  // `raw` is field_ or, for a field whole in one chunk, the chunk's bytes
   void end_row();
   void fail(std::string problem);
 

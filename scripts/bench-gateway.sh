@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# The gateway's throughput and memory benchmark (docs/performance.md, section "Gateway").
+#
+# In one run, on this machine:
+#   1. one core's SHA-256 speed:       openssl speed -evp sha256 -bytes 16384 -seconds 3
+#   2. nginx (Debian) receiving a 1 GiB body to disk (client_body_in_file_only on), same client, same file
+#   3. `airlock serve` (Release) receiving the same 1 GiB through a tus PATCH, every inspector on (clamd
+#      off: a real clamd scans at its own speed, far below these), for a mostly binary file and for CSV
+#   4. the gateway's peak RSS (VmHWM) for one 4 GiB upload, and for 100 concurrent 8 MiB uploads
+# and prints the ratios gateway/SHA-256 and gateway/nginx. The client is curl streaming the file
+# (`curl -T FILE -X PATCH`, never reading it whole). Ratios are fairer than absolute figures on a busy machine.
+#
+# usage: scripts/bench-gateway.sh            (builds build-bench-gateway/ in Release first)
+#   AIRLOCK=path/to/airlock   use this binary instead of building
+#   SIZE_MIB=1024 BIG_MIB=4096 CONCURRENT=100 CONCURRENT_MIB=8 RUNS=3   the workload (RUNS: best of N)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SIZE_MIB=${SIZE_MIB:-1024}
+BIG_MIB=${BIG_MIB:-4096}
+CONCURRENT=${CONCURRENT:-100}
+CONCURRENT_MIB=${CONCURRENT_MIB:-8}
+RUNS=${RUNS:-3}
+
+if [[ -z "${AIRLOCK:-}" ]]; then
+  BUILD=${BUILD:-build-bench-gateway}
+  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAIRLOCK_BUILD_TESTS=OFF >/dev/null
+  cmake --build "$BUILD" --target airlock -j "${JOBS:-$(nproc)}"
+  AIRLOCK=$ROOT/$BUILD/cli/airlock
+fi
+if ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/nginx ]]; then
+  echo "installing nginx (Debian package) for the comparison" >&2
+  apt-get install -y --no-install-recommends nginx >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+WORK=$(mktemp -d /tmp/airlock-bench-gateway-XXXXXX)
+chmod 755 "$WORK"  # nginx's worker runs as nobody and writes the bodies below it
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+TICK=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }  # user + system CPU of one process
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+mib_per_s() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.0f", b / t / 1048576 }'; }
+
+# ---- the files ----
+echo "generating ${SIZE_MIB} MiB files in $WORK" >&2
+python3 - "$WORK" "$SIZE_MIB" <<'EOF'
+import os, random, sys
+work, mib = sys.argv[1], int(sys.argv[2])
+rng = random.Random(42)
+# Mostly binary: a Parquet-like file, incompressible pages with some zero-filled stretches.
+with open(os.path.join(work, "data.bin"), "wb") as f:
+    f.write(b"PAR1")
+    block = bytearray(os.urandom(4 << 20))
+    for i in range(0, len(block), 1 << 16):
+        if rng.random() < 0.2:
+            block[i:i + (1 << 15)] = bytes(1 << 15)
+    left = (mib << 20) - 4
+    while left > 0:
+        n = min(left, len(block))
+        f.write(block[:n])
+        left -= n
+# CSV: aggregate counts as a research team exports them (no identifiers), rows of varied numbers.
+rows = ["practice,week,age_band,sex,condition,count,rate_per_1000\n"]
+size = len(rows[0])
+while size < (4 << 20):
+    row = "%s%05d,2026-%02d-%02d,%d-%d,%s,%s,%d,%.2f\n" % (
+        rng.choice("ABCDEFGHJKLMNPY"), rng.randrange(100000), rng.randrange(1, 13), rng.randrange(1, 29),
+        rng.randrange(0, 90, 10), rng.randrange(9, 99, 10), rng.choice("MF"),
+        rng.choice(["diabetes", "asthma", "copd", "hypertension", "ckd"]), rng.randrange(5, 5000),
+        rng.random() * 100)
+    rows.append(row)
+    size += len(row)
+block = "".join(rows[1:]).encode()
+with open(os.path.join(work, "data.csv"), "wb") as f:
+    f.write(rows[0].encode())
+    left = (mib << 20) - len(rows[0])
+    while left > 0:
+        n = min(left, len(block))
+        piece = block[:n]
+        if n < len(block):
+            piece = piece[:piece.rfind(b"\n") + 1]  # whole rows: the file stays a table
+        f.write(piece)
+        left -= n
+EOF
+
+# ---- 1. SHA-256, one core ----
+# openssl prints k (1000 bytes) per second for each block size; the last column is 16384-byte blocks.
+SHA_K=$(openssl speed -evp sha256 -bytes 16384 -seconds 3 2>/dev/null | awk '/^sha256/ { v = $NF } END { sub(/k$/, "", v); print v }')
+SHA_MIB=$(awk -v k="$SHA_K" 'BEGIN { printf "%.0f", k * 1000 / 1048576 }')
+
+# ---- 2. nginx ----
+NGINX_PORT=$(free_port)
+BACKEND_PORT=$(free_port)
+mkdir -p "$WORK/nginx/body" "$WORK/nginx/logs"
+chown nobody "$WORK/nginx/body" 2>/dev/null || chmod 777 "$WORK/nginx/body"
+cat >"$WORK/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx/body;
+  client_body_in_file_only on;
+  client_max_body_size 0;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    # proxy_pass reads the whole body (to disk: client_body_in_file_only) before it contacts the backend,
+    # which then answers 204 to a request without the body.
+    location / {
+      proxy_pass http://127.0.0.1:$BACKEND_PORT/done;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header X-Body-File \$request_body_file;
+    }
+  }
+  server { listen 127.0.0.1:$BACKEND_PORT; location / { return 204; } }
+}
+EOF
+"$NGINX" -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" -e "$WORK/nginx/logs/error.log" &
+NGINX_PID=$!
+PIDS+=("$NGINX_PID")
+for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/" -X POST -d x && break; sleep 0.1; done
+
+NGINX_WORKER=$(pgrep -P "$NGINX_PID" | head -1)
+nginx_once() {  # "seconds cpu_ticks" to receive $1
+  local seconds code before
+  before=$(cpu_ticks "$NGINX_WORKER")
+  read -r seconds code < <(curl -s -o /dev/null -w '%{time_total} %{http_code}' -X PATCH -T "$1" -H 'Expect:' \
+    -H 'Content-Type: application/offset+octet-stream' "http://127.0.0.1:$NGINX_PORT/upload")
+  [[ "$code" == 204 ]] || { echo "nginx answered $code" >&2; tail -3 "$WORK/nginx/logs/error.log" >&2; exit 1; }
+  echo "$seconds $(($(cpu_ticks "$NGINX_WORKER") - before))"
+  rm -f "$WORK"/nginx/body/*
+}
+
+# ---- 3. the gateway ----
+GATEWAY_PID=
+start_gateway() {  # $1: a name for its data directory
+  local dir=$WORK/gw-$1
+  mkdir -p "$dir"
+  cat >"$dir/airlock.yaml" <<EOF
+limits:
+  max_upload_size: 16 GiB
+  max_chunk_bytes: 16 GiB
+  max_concurrent_uploads_per_user: 1000
+log: {level: warn, format: json}
+tokens:
+  - {token: bench-token-0123456789abcdef, user: bench, roles: [researcher]}
+EOF
+  "$AIRLOCK" serve --config "$dir/airlock.yaml" --listen 127.0.0.1:0 --data "$dir/data" --policies "$ROOT/policies" \
+    --port-file "$dir/port" 2>"$dir/gateway.log" &
+  GATEWAY_PID=$!
+  PIDS+=("$GATEWAY_PID")
+  for _ in $(seq 300); do [[ -s "$dir/port" ]] && break; sleep 0.1; done
+  GATEWAY=http://$(cat "$dir/port")
+}
+stop_gateway() { kill -TERM "$GATEWAY_PID"; wait "$GATEWAY_PID" 2>/dev/null || true; rm -rf "$WORK/gw-$1"; }
+AUTH='Authorization: Bearer bench-token-0123456789abcdef'
+b64() { printf %s "$1" | base64 -w0; }
+
+create() {  # $1 file, $2 name, $3 type: prints the upload's path
+  curl -s -D - -o /dev/null -X POST "$GATEWAY/files" -H "$AUTH" -H 'Tus-Resumable: 1.0.0' \
+    -H "Upload-Length: $(stat -c%s "$1")" \
+    -H "Upload-Metadata: filename $(b64 "$2"),workspace $(b64 ws-bench),datasource $(b64 ds-bench),filetype $(b64 "$3")" |
+    awk 'tolower($1) == "location:" { sub(/\r$/, "", $2); print $2 }'
+}
+patch() {  # $1 file, $2 upload path: prints "seconds http_code"
+  curl -s -o /dev/null -w '%{time_total} %{http_code}\n' -X PATCH -T "$1" -H 'Expect:' "$GATEWAY$2" -H "$AUTH" \
+    -H 'Tus-Resumable: 1.0.0' -H 'Upload-Offset: 0' -H 'Content-Type: application/offset+octet-stream'
+}
+gateway_once() {  # $1 file, $2 name, $3 type: "seconds cpu_ticks" for the PATCH (bytes, inspection, decision)
+  local location result before
+  location=$(create "$1" "$2" "$3")
+  before=$(cpu_ticks "$GATEWAY_PID")
+  result=$(patch "$1" "$location")
+  local ticks=$(($(cpu_ticks "$GATEWAY_PID") - before))
+  [[ "${result#* }" == 204 ]] || { echo "PATCH failed: $result" >&2; tail -5 "$WORK"/gw-*/gateway.log >&2; exit 1; }
+  rm -rf "$WORK"/gw-*/data/released/* "$WORK"/gw-*/data/denied/* "$WORK"/gw-*/data/quarantine/*
+  echo "${result% *} $ticks"
+}
+best() { sort -g | head -1; }
+
+BYTES=$((SIZE_MIB << 20))
+NGINX_S=$(for _ in $(seq "$RUNS"); do nginx_once "$WORK/data.bin"; done | best)
+start_gateway single
+BIN_S=$(for i in $(seq "$RUNS"); do gateway_once "$WORK/data.bin" "data-$i.parquet" application/octet-stream; done | best)
+CSV_S=$(for i in $(seq "$RUNS"); do gateway_once "$WORK/data.csv" "data-$i.csv" text/csv; done | best)
+stop_gateway single
+kill -TERM "$NGINX_PID" 2>/dev/null || true
+
+# ---- the inspectors alone (no network, no disk), per CPU-second: bench/gateway/inspect_throughput.cpp ----
+INSPECT_BIN=skipped
+INSPECT_CSV=skipped
+RUNTIME_LIB=$(dirname "$AIRLOCK")/../runtime/libairlock_runtime.a
+if [[ -f "$RUNTIME_LIB" ]]; then
+  g++ -std=c++20 -O3 -DNDEBUG -Igateway/include -Igateway/inspect -Iruntime/include bench/gateway/inspect_throughput.cpp \
+    gateway/inspect/*.cpp "$RUNTIME_LIB" -lmagic -larchive -lcrypto -lre2 -o "$WORK/inspect_throughput"
+  INSPECT_BIN=$("$WORK/inspect_throughput" "$WORK/data.bin" data.parquet)
+  INSPECT_CSV=$("$WORK/inspect_throughput" "$WORK/data.csv" data.csv)
+fi
+
+# ---- 4. peak memory ----
+rm -f "$WORK/data.csv"
+python3 -c "
+import sys
+src, dst, copies = sys.argv[1], sys.argv[2], int(sys.argv[3])
+data = open(src, 'rb').read(64 << 20)
+with open(dst, 'wb') as f:
+    for _ in range(copies * 16):
+        f.write(data)
+" "$WORK/data.bin" "$WORK/big.bin" $((BIG_MIB / 1024))
+start_gateway big
+BIG=$(gateway_once "$WORK/big.bin" big.parquet application/octet-stream)
+BIG_S=${BIG% *}
+BIG_RSS=$(awk '/VmHWM/ { print int($2 / 1024) }' "/proc/$GATEWAY_PID/status")
+stop_gateway big
+rm -f "$WORK/big.bin"
+
+head -c $((CONCURRENT_MIB << 20)) "$WORK/data.bin" >"$WORK/small.bin"
+start_gateway many
+BASE_RSS=$(awk '/VmHWM/ { print int($2 / 1024) }' "/proc/$GATEWAY_PID/status")
+for i in $(seq "$CONCURRENT"); do create "$WORK/small.bin" "small-$i.parquet" application/octet-stream; done >"$WORK/locations"
+export -f patch
+export GATEWAY AUTH WORK
+START=$(date +%s.%N)
+# One write per line (curl's -w ends with the newline), so the 100 clients' lines never interleave.
+xargs -P "$CONCURRENT" -I{} bash -c 'patch "$WORK/small.bin" {}' <"$WORK/locations" >"$WORK/many.out"
+END=$(date +%s.%N)
+MANY_OK=$(grep -c ' 204$' "$WORK/many.out" || true)
+MANY_RSS=$(awk '/VmHWM/ { print int($2 / 1024) }' "/proc/$GATEWAY_PID/status")
+stop_gateway many
+
+# ---- report ----
+# Each measurement is "wall_seconds cpu_ticks": MiB/s of wall time, and MiB per second of the server's own CPU
+# time (what `openssl speed` reports too), which a busy machine distorts far less.
+wall() { mib_per_s "$BYTES" "${1% *}"; }
+cpu() { awk -v b="$BYTES" -v t="${1#* }" -v hz="$TICK" 'BEGIN { printf "%.0f", (t > 0 ? b / (t / hz) / 1048576 : 0) }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
+NGINX_MIB=$(wall "$NGINX_S"); NGINX_CPU=$(cpu "$NGINX_S")
+BIN_MIB=$(wall "$BIN_S"); BIN_CPU=$(cpu "$BIN_S")
+CSV_MIB=$(wall "$CSV_S"); CSV_CPU=$(cpu "$CSV_S")
+cat <<EOF
+
+Gateway benchmark ($(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ); best of $RUNS; $SIZE_MIB MiB, curl -T streaming)
+                                                  wall MiB/s   MiB per server CPU-second
+  SHA-256, one core (openssl speed -evp sha256)            -     $SHA_MIB
+  nginx, body to disk                                $NGINX_MIB     $NGINX_CPU
+  airlock serve, mostly binary (Parquet-like)        $BIN_MIB     $BIN_CPU
+  airlock serve, CSV (every text inspector)          $CSV_MIB     $CSV_CPU
+  binary: $(ratio "$BIN_CPU" "$SHA_MIB") of SHA-256 (CPU), $(ratio "$BIN_MIB" "$NGINX_MIB") of nginx (wall), $(ratio "$BIN_CPU" "$NGINX_CPU") of nginx (CPU)
+  CSV:    $(ratio "$CSV_CPU" "$SHA_MIB") of SHA-256 (CPU), $(ratio "$CSV_MIB" "$NGINX_MIB") of nginx (wall), $(ratio "$CSV_CPU" "$NGINX_CPU") of nginx (CPU)
+  inspectors alone, binary: $INSPECT_BIN
+  inspectors alone, CSV:    $INSPECT_CSV
+  peak RSS, one ${BIG_MIB} MiB upload                           $BIG_RSS MiB   ($(mib_per_s $((BIG_MIB << 20)) "$BIG_S") MiB/s)
+  peak RSS, $CONCURRENT concurrent ${CONCURRENT_MIB} MiB uploads               $MANY_RSS MiB   (idle: $BASE_RSS MiB; $MANY_OK of $CONCURRENT answered 204 in $(awk -v a="$START" -v b="$END" 'BEGIN { printf "%.1f", b - a }')s)
+EOF
