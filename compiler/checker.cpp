@@ -69,29 +69,6 @@ std::string describe_types(const std::vector<Checked>& arguments) {
   return out;
 }
 
-std::string_view operator_spelling(ast::Operator op) {
-  switch (op) {
-    case ast::Operator::kNot: return "!";
-    case ast::Operator::kNegate: return "-";
-    case ast::Operator::kMultiply: return "*";
-    case ast::Operator::kDivide: return "/";
-    case ast::Operator::kModulo: return "%";
-    case ast::Operator::kAdd: return "+";
-    case ast::Operator::kSubtract: return "-";
-    case ast::Operator::kLess: return "<";
-    case ast::Operator::kLessEqual: return "<=";
-    case ast::Operator::kGreater: return ">";
-    case ast::Operator::kGreaterEqual: return ">=";
-    case ast::Operator::kEqual: return "==";
-    case ast::Operator::kNotEqual: return "!=";
-    case ast::Operator::kIn: return "in";
-    case ast::Operator::kAnd: return "&&";
-    case ast::Operator::kOr: return "||";
-    case ast::Operator::kNone: break;
-  }
-  return "?";
-}
-
 Builtin operator_builtin(ast::Operator op) {
   switch (op) {
     case ast::Operator::kNegate: return Builtin::kNegate;
@@ -732,7 +709,7 @@ Checked ExpressionChecker::check_binary(const ast::Expr& expr) {
   Checked left = check(*expr.children[0]);
   Checked right = check(*expr.children[1]);
   if (!left.ok() || !right.ok()) return {};
-  const std::string op(operator_spelling(expr.op));
+  const std::string op(ast::operator_spelling(expr.op));
   switch (expr.op) {
     case ast::Operator::kAnd:
     case ast::Operator::kOr: {

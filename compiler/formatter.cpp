@@ -23,50 +23,10 @@ constexpr int kConditionalPrecedence = 1;
 constexpr int kUnaryPrecedence = 7;
 constexpr int kMemberPrecedence = 8;
 
-int binary_precedence(ast::Operator op) {
-  switch (op) {
-    case ast::Operator::kOr: return 2;
-    case ast::Operator::kAnd: return 3;
-    case ast::Operator::kLess:
-    case ast::Operator::kLessEqual:
-    case ast::Operator::kGreater:
-    case ast::Operator::kGreaterEqual:
-    case ast::Operator::kEqual:
-    case ast::Operator::kNotEqual:
-    case ast::Operator::kIn: return 4;
-    case ast::Operator::kAdd:
-    case ast::Operator::kSubtract: return 5;
-    default: return 6;
-  }
-}
-
-std::string_view operator_text(ast::Operator op) {
-  switch (op) {
-    case ast::Operator::kNot: return "!";
-    case ast::Operator::kNegate: return "-";
-    case ast::Operator::kMultiply: return "*";
-    case ast::Operator::kDivide: return "/";
-    case ast::Operator::kModulo: return "%";
-    case ast::Operator::kAdd: return "+";
-    case ast::Operator::kSubtract: return "-";
-    case ast::Operator::kLess: return "<";
-    case ast::Operator::kLessEqual: return "<=";
-    case ast::Operator::kGreater: return ">";
-    case ast::Operator::kGreaterEqual: return ">=";
-    case ast::Operator::kEqual: return "==";
-    case ast::Operator::kNotEqual: return "!=";
-    case ast::Operator::kIn: return "in";
-    case ast::Operator::kAnd: return "&&";
-    case ast::Operator::kOr: return "||";
-    case ast::Operator::kNone: return "";
-  }
-  return "";
-}
-
 int precedence(const ast::Expr& e) {
   switch (e.kind) {
     case ast::ExprKind::kConditional: return kConditionalPrecedence;
-    case ast::ExprKind::kBinary: return binary_precedence(e.op);
+    case ast::ExprKind::kBinary: return ast::binary_precedence(e.op);
     case ast::ExprKind::kUnary: return kUnaryPrecedence;
     case ast::ExprKind::kLiteral:
       return !e.spelling.empty() && e.spelling[0] == '-' ? kUnaryPrecedence : kMemberPrecedence;
@@ -185,18 +145,18 @@ std::string print_expr(const ast::Expr& e) {
       const bool numeric =
           operand.kind == ast::ExprKind::kLiteral && precedence(operand) == kMemberPrecedence &&
           (operand.value.kind() == runtime::Kind::kInt || operand.value.kind() == runtime::Kind::kDouble);
-      return std::string(operator_text(e.op)) + print_child(operand, precedence(operand) < kUnaryPrecedence ||
+      return std::string(ast::operator_spelling(e.op)) + print_child(operand, precedence(operand) < kUnaryPrecedence ||
                                                                          (e.op == ast::Operator::kNegate && numeric));
     }
     case ast::ExprKind::kBinary: {
-      const int p = binary_precedence(e.op);
+      const int p = ast::binary_precedence(e.op);
       const auto keep = [&](const ast::Expr& child) {
         // The author's parentheses around an `&&` inside `||` (or the reverse) help the reader.
         return child.parenthesized && is_logical(e) && is_logical(child) && child.op != e.op;
       };
       const ast::Expr& left = *e.children[0];
       const ast::Expr& right = *e.children[1];
-      return print_child(left, precedence(left) < p || keep(left)) + " " + std::string(operator_text(e.op)) + " " +
+      return print_child(left, precedence(left) < p || keep(left)) + " " + std::string(ast::operator_spelling(e.op)) + " " +
              print_child(right, precedence(right) <= p || keep(right));
     }
     case ast::ExprKind::kConditional:

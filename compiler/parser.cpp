@@ -487,23 +487,6 @@ class NestingCheck {
 
 // ---- Parse tree -> AST ----
 
-int binary_precedence(ast::Operator op) {
-  switch (op) {
-    case ast::Operator::kOr: return 1;
-    case ast::Operator::kAnd: return 2;
-    case ast::Operator::kLess:
-    case ast::Operator::kLessEqual:
-    case ast::Operator::kGreater:
-    case ast::Operator::kGreaterEqual:
-    case ast::Operator::kEqual:
-    case ast::Operator::kNotEqual:
-    case ast::Operator::kIn: return 3;
-    case ast::Operator::kAdd:
-    case ast::Operator::kSubtract: return 4;
-    default: return 5;
-  }
-}
-
 ast::Operator binary_operator(std::size_t token_type) {
   switch (token_type) {
     case AP::LOGICAL_OR: return ast::Operator::kOr;
@@ -878,7 +861,7 @@ class Builder {
         if (op_ctx->getStart() == nullptr) return {};
         const ast::Operator op = binary_operator(op_ctx->getStart()->getType());
         if (op == ast::Operator::kNone) return {};
-        const int precedence = binary_precedence(op);
+        const int precedence = ast::binary_precedence(op);
         while (!operators.empty() && operators.back().precedence >= precedence && operands.size() >= 2) reduce();
         operators.push_back({op, precedence, span_of(op_ctx)});
       }

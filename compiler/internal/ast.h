@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "airlock/runtime/value.h"
@@ -53,6 +54,12 @@ enum class Operator : std::uint8_t {
   kAnd,
   kOr,
 };
+
+// How an operator is written ("&&", "in", "-"); empty for kNone.
+std::string_view operator_spelling(Operator op);
+// The binding strength of a binary operator, CEL's levels: || 2, && 3, relations and `in` 4, + - 5,
+// * / % 6 (higher binds tighter; 1 is left for ?:).
+int binary_precedence(Operator op);
 
 struct Expr {
   ExprKind kind = ExprKind::kLiteral;
