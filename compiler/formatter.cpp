@@ -145,8 +145,9 @@ std::string print_expr(const ast::Expr& e) {
       const bool numeric =
           operand.kind == ast::ExprKind::kLiteral && precedence(operand) == kMemberPrecedence &&
           (operand.value.kind() == runtime::Kind::kInt || operand.value.kind() == runtime::Kind::kDouble);
-      return std::string(ast::operator_spelling(e.op)) + print_child(operand, precedence(operand) < kUnaryPrecedence ||
-                                                                         (e.op == ast::Operator::kNegate && numeric));
+      return std::string(ast::operator_spelling(e.op)) +
+             print_child(operand,
+                         precedence(operand) < kUnaryPrecedence || (e.op == ast::Operator::kNegate && numeric));
     }
     case ast::ExprKind::kBinary: {
       const int p = ast::binary_precedence(e.op);
@@ -156,8 +157,8 @@ std::string print_expr(const ast::Expr& e) {
       };
       const ast::Expr& left = *e.children[0];
       const ast::Expr& right = *e.children[1];
-      return print_child(left, precedence(left) < p || keep(left)) + " " + std::string(ast::operator_spelling(e.op)) + " " +
-             print_child(right, precedence(right) <= p || keep(right));
+      return print_child(left, precedence(left) < p || keep(left)) + " " + std::string(ast::operator_spelling(e.op)) +
+             " " + print_child(right, precedence(right) <= p || keep(right));
     }
     case ast::ExprKind::kConditional:
       return print_child(*e.children[0], precedence(*e.children[0]) <= kConditionalPrecedence) + " ? " +
