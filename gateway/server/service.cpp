@@ -216,22 +216,6 @@ Service::Route Service::route(const RequestHeader& header) {
   return Route::kBuffered;
 }
 
-const Principal* Service::authenticate(const RequestHeader& header) const {
-  auto it = header.find(http::field::authorization);
-  if (it == header.end()) return nullptr;
-  std::string_view value = it->value();
-  if (value.size() < 7 || !(value.substr(0, 7) == "Bearer " || value.substr(0, 7) == "bearer ")) return nullptr;
-  std::string_view token = value.substr(7);
-  // Compare against every token in constant time, so timing says nothing about which prefix matched.
-  const Principal* found = nullptr;
-  for (const auto& [candidate, principal] : tokens_) {
-    if (candidate.size() == token.size() && CRYPTO_memcmp(candidate.data(), token.data(), token.size()) == 0) {
-      found = &principal;
-    }
-  }
-  return found;
-}
-
 std::optional<Response> Service::check_tus(const RequestHeader& header) const {
   auto it = header.find("Tus-Resumable");
   if (it != header.end() && it->value() == kTusVersion) return std::nullopt;
@@ -246,7 +230,6 @@ std::optional<Response> Service::check_tus(const RequestHeader& header) const {
 }
 
 Response Service::handle(const RequestHeader& header, const std::string& body) {
-  (void)body;
   std::string_view path = target_path(header.target());
   unsigned version = header.version();
   bool keep_alive = wants_keep_alive(header);
@@ -261,16 +244,12 @@ Response Service::handle(const RequestHeader& header, const std::string& body) {
                ? ready(header)
                : error_response(405, "method_not_allowed", "use GET", version, keep_alive);
 
-  const Principal* principal = authenticate(header);
-  if (principal == nullptr) {
-    Response response = error_response(401, "unauthorized",
-                                       header_present(header, "Authorization")
-                                           ? "the bearer token is not valid"
-                                           : "a bearer token is required (Authorization: Bearer TOKEN)",
-                                       version, keep_alive);
-    response.set(http::field::www_authenticate, "Bearer realm=\"airlock\"");
-    return response;
-  }
+  if (std::optional<Response> response = handle_sign_in(header, body)) return std::move(*response);
+  if (std::optional<Response> response = handle_web(header)) return std::move(*response);
+
+  std::variant<Principal, Response> authenticated = authenticate(header);
+  if (Response* refused = std::get_if<Response>(&authenticated)) return std::move(*refused);
+  const Principal* principal = &std::get<Principal>(authenticated);
 
   if (path == "/metrics") {
     if (method != http::verb::get) return error_response(405, "method_not_allowed", "use GET", version, keep_alive);
@@ -317,6 +296,9 @@ Response Service::handle(const RequestHeader& header, const std::string& body) {
       }
     }
   }
+
+  if (std::optional<Response> response = handle_reviews(header, body, *principal)) return std::move(*response);
+  if (std::optional<Response> response = handle_registry(header, body, *principal)) return std::move(*response);
 
   if (path == "/api/v1/transfers") {
     if (method != http::verb::get) {
@@ -841,12 +823,13 @@ std::variant<Response, std::unique_ptr<UploadStream>> Service::begin_stream(cons
     set_tus_headers(response);
     return response;
   };
-  const Principal* principal = authenticate(header);
-  if (principal == nullptr) {
-    Response response = reply(401, "unauthorized", "a valid bearer token is required (Authorization: Bearer TOKEN)");
-    response.set(http::field::www_authenticate, "Bearer realm=\"airlock\"");
-    return response;
+  std::variant<Principal, Response> authenticated = authenticate(header);
+  if (Response* refused = std::get_if<Response>(&authenticated)) {
+    refused->keep_alive(false);
+    set_tus_headers(*refused);
+    return std::move(*refused);
   }
+  const Principal* principal = &std::get<Principal>(authenticated);
   if (std::optional<Response> bad = check_tus(header)) {
     bad->keep_alive(false);
     return std::move(*bad);

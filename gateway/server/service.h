@@ -115,7 +115,20 @@ class Service {
   friend class UploadStream;
   Service(Config config, Log log);
 
-  const Principal* authenticate(const RequestHeader& header) const;
+  // identity.cpp: who sends the request (static bearer tokens, OIDC bearer JWTs, browser sessions with their
+  // CSRF check on state-changing methods), or the 401/403 response that ends it.
+  std::variant<Principal, Response> authenticate(const RequestHeader& header) const;
+  // identity.cpp: browser sign-in routes (/auth/...) that need no principal; nullopt for other paths.
+  std::optional<Response> handle_sign_in(const RequestHeader& header, const std::string& body);
+  // web.cpp: the web pages and their assets (/, /ui/..., /assets/...), static; nullopt for other paths.
+  std::optional<Response> handle_web(const RequestHeader& header);
+  // reviews_api.cpp: review cases, votes, comments, resubmission, revocation, previews, history and reviewer
+  // workspaces; nullopt for paths it does not serve.
+  std::optional<Response> handle_reviews(const RequestHeader& header, const std::string& body,
+                                         const Principal& principal);
+  // registry_api.cpp: data sources registered by k8s-sync and import reports; nullopt for other paths.
+  std::optional<Response> handle_registry(const RequestHeader& header, const std::string& body,
+                                          const Principal& principal);
   std::optional<Response> check_tus(const RequestHeader& header) const;
 
   Response health(const RequestHeader& header);
