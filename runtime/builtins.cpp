@@ -12,6 +12,7 @@
 #include "internal/civil_time.h"
 #include "internal/numeric.h"
 #include "internal/utf8.h"
+#include "regex_dfa.h"
 
 namespace airlock::runtime {
 
@@ -821,8 +822,9 @@ Value call_builtin(Builtin builtin, std::span<const Value> args) {
 
 struct CompiledRegex::Impl {
   Impl(std::string_view pattern, const RE2::Options& options)
-      : regex(re2::StringPiece(pattern.data(), pattern.size()), options) {}
+      : regex(re2::StringPiece(pattern.data(), pattern.size()), options), dfa(RegexDfa::build(pattern)) {}
   RE2 regex;
+  std::optional<RegexDfa> dfa;  // the same answers on ASCII text, several times faster (regex_dfa.h)
 };
 
 CompiledRegex::~CompiledRegex() = default;
@@ -843,6 +845,9 @@ Result<std::shared_ptr<const CompiledRegex>> CompiledRegex::compile(std::string_
 }
 
 bool CompiledRegex::partial_match(std::string_view text) const {
+  if (impl_->dfa) {
+    if (const std::optional<bool> matched = impl_->dfa->partial_match(text)) return *matched;
+  }
   return RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), impl_->regex);
 }
 

@@ -39,8 +39,7 @@ constexpr int kMaxDepth = 200;
 // The int64 a number equals under CEL's heterogeneous equality, if any.
 std::optional<std::int64_t> canonical_int(const Value& value) {
   switch (value.kind()) {
-    case Kind::kInt:
-      return value.as_int();
+    case Kind::kInt: return value.as_int();
     case Kind::kUint:
       if (value.as_uint() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
       return static_cast<std::int64_t>(value.as_uint());
@@ -49,8 +48,7 @@ std::optional<std::int64_t> canonical_int(const Value& value) {
       if (std::isnan(d) || d < -kTwoTo63 || d >= kTwoTo63 || std::trunc(d) != d) return std::nullopt;
       return static_cast<std::int64_t>(d);
     }
-    default:
-      return std::nullopt;
+    default: return std::nullopt;
   }
 }
 
@@ -87,7 +85,9 @@ class PlanBuilder {
     plan.channel_slot = program_.schema->find("transfer.channel");
     plan.code.resize(program_.nodes.size());
     for (ExprId id = 0; id < program_.nodes.size(); ++id) plan.code[id] = fast_form(id);
+    plan_constants();
     plan_memos();
+    plan_fused();
     plan_rules();
     plan_policies();
     return plan_;
@@ -182,8 +182,7 @@ class PlanBuilder {
         fast.op = FastOp::kMatchesConstPattern;
         return fast;
       }
-      default:
-        return fast;
+      default: return fast;
     }
   }
 
@@ -214,10 +213,8 @@ class PlanBuilder {
         case Op::kConstant:
         case Op::kFact:
         case Op::kFactHas:
-        case Op::kLocal:
-          continue;
-        default:
-          break;
+        case Op::kLocal: continue;
+        default: break;
       }
       if (free_locals(id) != 0) continue;
       plan_->code[id].memo = count++;
@@ -275,6 +272,185 @@ class PlanBuilder {
     identity += "|";
     for (std::int64_t number : ints) identity += std::to_string(number) + ",";
     return identity;
+  }
+
+  // ---- Plan constants ----
+
+  // Whether a node reads a fact, anywhere below it.
+  bool reads_facts(ExprId id) {
+    if (!valid(id)) return true;
+    if (facts_done_[id]) return reads_facts_[id] != 0;
+    const Node& node = program_.nodes[id];
+    bool reads = node.op == Op::kFact || node.op == Op::kFactHas;
+    for (std::uint32_t i = 0; i < node.child_count && !reads; ++i) reads = reads_facts(child(id, i));
+    facts_done_[id] = 1;
+    reads_facts_[id] = reads ? 1 : 0;
+    return reads;
+  }
+
+  // Sub-expressions the compiler could not fold (comprehensions over constant lists, such as
+  // `["csv", "txt"].map(x, "**/*." + x)`) are evaluated once here. Only those that evaluate to a value
+  // (no error) within a modest cost are kept; the rest run as usual.
+  void plan_constants() {
+    constexpr std::uint64_t kMaxConstantCost = 1'000'000;
+    const std::size_t n = program_.nodes.size();
+    free_locals_.assign(n, 0);
+    free_done_.assign(n, 0);
+    reads_facts_.assign(n, 0);
+    facts_done_.assign(n, 0);
+    for (ExprId id = 0; id < n; ++id) {
+      if (!valid(id) || plan_->code[id].op != FastOp::kGeneric) continue;
+      const Node& node = program_.nodes[id];
+      if (node.child_count == 0 || node.op == Op::kConstant) continue;
+      if (free_locals(id) != 0 || reads_facts(id)) continue;
+      std::uint64_t cost = 0;
+      Value value = evaluate_constant_expression(program_, id, cost);
+      if (value.is_error() || cost > kMaxConstantCost) continue;
+      plan_->code[id].op = FastOp::kPlanConstant;
+      plan_->code[id].aux = static_cast<std::uint32_t>(plan_->constants.size());
+      plan_->constants.push_back(PlanConstant{std::move(value), cost});
+    }
+    std::vector<std::uint8_t>().swap(reads_facts_);
+    std::vector<std::uint8_t>().swap(facts_done_);
+  }
+
+  // ---- Fused comprehensions ----
+
+  // The receiver of a string test: the element itself (false) or element.lowerAscii() (true).
+  std::optional<bool> receiver(ExprId id, std::uint32_t var) const {
+    if (!valid(id) || plan_->code[id].op != FastOp::kGeneric) return std::nullopt;
+    const Node& node = program_.nodes[id];
+    if (node.op == Op::kLocal && node.a == var) return false;
+    if (node.op == Op::kCall && node.builtin == Builtin::kLowerAscii && node.child_count == 1) {
+      const ExprId inner = child(id, 0);
+      if (valid(inner) && program_.nodes[inner].op == Op::kLocal && program_.nodes[inner].a == var &&
+          plan_->code[inner].op == FastOp::kGeneric) {
+        return true;
+      }
+    }
+    return std::nullopt;
+  }
+
+  const Value* known_value(ExprId id) const {
+    if (!valid(id)) return nullptr;
+    if (plan_->code[id].op == FastOp::kPlanConstant) return &plan_->constants[plan_->code[id].aux].value;
+    if (is_constant(id)) return &program_.constants[program_.nodes[id].a];
+    return nullptr;
+  }
+
+  std::optional<std::uint32_t> predicate(FusedComprehension& fused, ExprId id, std::uint32_t var, int depth) {
+    if (!valid(id) || depth > kMaxDepth) return std::nullopt;
+    const Node& node = program_.nodes[id];
+    const FastNode& fast = plan_->code[id];
+    if (fast.memo != kNoMemo) return std::nullopt;
+    PredicateNode p;
+    switch (node.op) {
+      case Op::kAnd:
+      case Op::kOr: {
+        if (node.child_count != 2 || fast.op != FastOp::kGeneric) return std::nullopt;
+        auto left = predicate(fused, child(id, 0), var, depth + 1);
+        auto right = left ? predicate(fused, child(id, 1), var, depth + 1) : std::nullopt;
+        if (!right) return std::nullopt;
+        p.kind = node.op == Op::kAnd ? PredicateNode::Kind::kAnd : PredicateNode::Kind::kOr;
+        p.left = *left, p.right = *right, p.units = 1;
+        break;
+      }
+      case Op::kNot: {
+        if (node.child_count != 1 || fast.op != FastOp::kGeneric) return std::nullopt;
+        auto operand = predicate(fused, child(id, 0), var, depth + 1);
+        if (!operand) return std::nullopt;
+        p.kind = PredicateNode::Kind::kNot, p.left = *operand, p.units = 1;
+        break;
+      }
+      case Op::kMatchesConst: {
+        if (node.child_count != 1 || fast.op != FastOp::kGeneric) return std::nullopt;
+        if (node.a >= program_.regexes.size() || program_.regexes[node.a] == nullptr) return std::nullopt;
+        auto lower = receiver(child(id, 0), var);
+        if (!lower) return std::nullopt;
+        p.kind = PredicateNode::Kind::kRegex, p.lower = *lower, p.units = 1;
+        p.index = static_cast<std::uint32_t>(plan_->regexes.size());
+        plan_->regexes.push_back(program_.regexes[node.a]);
+        break;
+      }
+      case Op::kCall: {
+        if (node.child_count != 2) return std::nullopt;
+        auto lower = receiver(child(id, 0), var);
+        if (!lower) return std::nullopt;
+        p.lower = *lower;
+        if (fast.op == FastOp::kMatchesConstPattern) {
+          p.kind = PredicateNode::Kind::kRegex, p.index = fast.aux;
+          p.units = 2 + operand_cost(program_.constants[fast.constant]);
+          break;
+        }
+        if (fast.op != FastOp::kGeneric || !is_constant(child(id, 1))) return std::nullopt;
+        const std::uint32_t constant = program_.nodes[child(id, 1)].a;
+        const Value& operand = program_.constants[constant];
+        if (operand.kind() != Kind::kString) return std::nullopt;
+        p.units = 2 + operand_cost(operand);
+        if (node.builtin == Builtin::kContains || node.builtin == Builtin::kStartsWith ||
+            node.builtin == Builtin::kEndsWith) {
+          p.kind = PredicateNode::Kind::kTest, p.builtin = node.builtin, p.index = constant;
+          break;
+        }
+        if (node.builtin != Builtin::kGlob) return std::nullopt;
+        auto glob = GlobPattern::compile(operand.as_string());
+        if (!glob) return std::nullopt;
+        p.kind = PredicateNode::Kind::kGlob;
+        p.index = static_cast<std::uint32_t>(plan_->globs.size());
+        plan_->globs.push_back(std::move(glob.value()));
+        break;
+      }
+      case Op::kComprehension: {
+        // range.exists(p, receiver.glob(p)) over a list known now.
+        if (node.macro != Macro::kExists || node.child_count != 2 || fast.op != FastOp::kGeneric) return std::nullopt;
+        if (node.a == var) return std::nullopt;
+        const ExprId range = child(id, 0);
+        const ExprId body = child(id, 1);
+        const Value* patterns = known_value(range);
+        if (patterns == nullptr || patterns->kind() != Kind::kList || !valid(body)) return std::nullopt;
+        const Node& call = program_.nodes[body];
+        if (call.op != Op::kCall || call.builtin != Builtin::kGlob || call.child_count != 2) return std::nullopt;
+        if (plan_->code[body].op != FastOp::kGeneric || plan_->code[body].memo != kNoMemo) return std::nullopt;
+        auto lower = receiver(child(body, 0), var);
+        const ExprId pattern_node = child(body, 1);
+        if (!lower || !valid(pattern_node) || program_.nodes[pattern_node].op != Op::kLocal ||
+            program_.nodes[pattern_node].a != node.a || plan_->code[pattern_node].op != FastOp::kGeneric) {
+          return std::nullopt;
+        }
+        GlobSet set;
+        for (const Value& pattern : patterns->as_list()) {
+          if (pattern.kind() != Kind::kString) return std::nullopt;
+          auto glob = GlobPattern::compile(pattern.as_string());
+          if (!glob) return std::nullopt;
+          set.globs.push_back(std::move(glob.value()));
+          // The iteration, the call node and the pattern variable, plus the pattern's operand size.
+          set.units.push_back(3 + operand_cost(pattern));
+        }
+        p.kind = PredicateNode::Kind::kGlobAny, p.lower = *lower, p.range = range, p.units = 1;
+        p.index = static_cast<std::uint32_t>(plan_->glob_sets.size());
+        plan_->glob_sets.push_back(std::move(set));
+        break;
+      }
+      default: return std::nullopt;
+    }
+    fused.nodes.push_back(p);
+    return static_cast<std::uint32_t>(fused.nodes.size() - 1);
+  }
+
+  void plan_fused() {
+    for (ExprId id = 0; id < program_.nodes.size(); ++id) {
+      if (!valid(id) || plan_->code[id].op != FastOp::kGeneric) continue;
+      const Node& node = program_.nodes[id];
+      if (node.op != Op::kComprehension || node.child_count != 2) continue;
+      if (node.macro == Macro::kMap) continue;
+      FusedComprehension fused;
+      auto root = predicate(fused, child(id, 1), node.a, 0);
+      if (!root) continue;
+      fused.root = *root;
+      plan_->code[id].op = FastOp::kFusedComprehension;
+      plan_->code[id].aux = static_cast<std::uint32_t>(plan_->fused.size());
+      plan_->fused.push_back(std::move(fused));
+    }
   }
 
   // ---- Keys ----
@@ -342,10 +518,8 @@ class PlanBuilder {
       case Builtin::kToUint:
       case Builtin::kToDouble:
       case Builtin::kToBool:
-      case Builtin::kNegate:
-        return true;
-      default:
-        return false;
+      case Builtin::kNegate: return true;
+      default: return false;
     }
   }
 
@@ -356,20 +530,16 @@ class PlanBuilder {
       case Op::kConstant:
         if (node.a >= program_.constants.size()) return std::nullopt;
         return Bound{operand_cost(program_.constants[node.a]), 0};
-      case Op::kFact:
-        slots.push_back(static_cast<FactSlot>(node.a));
-        return Bound{0, 1};
+      case Op::kFact: slots.push_back(static_cast<FactSlot>(node.a)); return Bound{0, 1};
       case Op::kFactHas:
       case Op::kAnd:
       case Op::kOr:
       case Op::kNot:
-      case Op::kMatchesConst:
-        return Bound{};  // a bool or an error: no operand cost
+      case Op::kMatchesConst: return Bound{};  // a bool or an error: no operand cost
       case Op::kCall:
         if (returns_scalar(node.builtin)) return Bound{};
         return std::nullopt;
-      default:
-        return std::nullopt;
+      default: return std::nullopt;
     }
   }
 
@@ -383,12 +553,9 @@ class PlanBuilder {
       case Op::kConstant:
       case Op::kFact:
       case Op::kFactHas:
-      case Op::kLocal:
-        return total;
-      case Op::kComprehension:
-        return std::nullopt;
-      default:
-        break;
+      case Op::kLocal: return total;
+      case Op::kComprehension: return std::nullopt;
+      default: break;
     }
     for (std::uint32_t i = 0; i < node.child_count; ++i) {
       auto part = cost_bound(child(id, i), slots, depth + 1);
@@ -430,8 +597,8 @@ class PlanBuilder {
   }
 
   static void file(KeyIndex& index, const Key& key, std::uint32_t id) {
-    auto it = std::find_if(index.slots.begin(), index.slots.end(),
-                           [&](const SlotIndex& s) { return s.slot == key.slot; });
+    auto it =
+        std::find_if(index.slots.begin(), index.slots.end(), [&](const SlotIndex& s) { return s.slot == key.slot; });
     if (it == index.slots.end()) {
       index.slots.push_back(SlotIndex{.slot = key.slot, .is_string = key.is_string});
       it = index.slots.end() - 1;
@@ -523,10 +690,12 @@ class PlanBuilder {
   const Program& program_;
   std::shared_ptr<EvaluationPlan> plan_;
   std::unordered_map<std::string, std::uint32_t> set_ids_;  // set_identity() -> index in plan_->sets
-  std::vector<std::uint64_t> free_locals_;  // plan_memos() only
+  std::vector<std::uint64_t> free_locals_;                  // plan_memos() only
   std::vector<std::uint8_t> free_done_;
   std::vector<std::uint8_t> reached_;
   std::vector<std::uint8_t> repeated_;
+  std::vector<std::uint8_t> reads_facts_;  // plan_constants() only
+  std::vector<std::uint8_t> facts_done_;
 };
 
 }  // namespace

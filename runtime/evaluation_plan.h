@@ -14,6 +14,7 @@
 #include "airlock/runtime/builtins.h"
 #include "airlock/runtime/evaluator.h"
 #include "airlock/runtime/program.h"
+#include "glob.h"
 
 namespace airlock::runtime {
 
@@ -22,16 +23,18 @@ namespace airlock::runtime {
 // (one per node visited plus the operand sizes a builtin walks), so budgets run out identically.
 enum class FastOp : std::uint8_t {
   kGeneric,
-  kFactEqualConst,     // fact == constant (either side), CEL equality; `negate` for !=
-  kFactOrderConst,     // fact <, <=, >, >= constant (either side) on same-kind int, uint or string
-  kFactInConstList,    // fact in [constants]: a hash set for string and int facts
+  kFactEqualConst,       // fact == constant (either side), CEL equality; `negate` for !=
+  kFactOrderConst,       // fact <, <=, >, >= constant (either side) on same-kind int, uint or string
+  kFactInConstList,      // fact in [constants]: a hash set for string and int facts
   kMatchesConstPattern,  // text.matches(constant pattern): the regex compiled once
+  kPlanConstant,         // depends on neither facts nor variables: EvaluationPlan::constants[aux]
+  kFusedComprehension,   // all/exists/exists_one/filter whose body is a string predicate: fused[aux]
 };
 
 struct FastNode {
   FastOp op = FastOp::kGeneric;
-  bool fact_left = true;   // the fact is the left operand
-  bool negate = false;     // != rather than ==
+  bool fact_left = true;  // the fact is the left operand
+  bool negate = false;    // != rather than ==
   Builtin builtin = Builtin::kNone;
   FactSlot slot = 0;
   std::uint32_t constant = 0;  // index into Program::constants
@@ -44,6 +47,47 @@ struct FastNode {
   std::uint32_t memo = 0xffffffffu;
 };
 inline constexpr std::uint32_t kNoMemo = 0xffffffffu;
+
+// A sub-expression without facts or comprehension variables, evaluated once when the plan is built.
+// Every use charges `cost`, the units its evaluation charged, as the reference charges on every use.
+struct PlanConstant {
+  Value value;
+  std::uint64_t cost = 0;
+};
+
+// A comprehension body over string elements, compiled to a small tree run on the element's characters:
+// no Values, no variable binding. The receiver is the element or element.lowerAscii(). Each node charges
+// exactly what the general evaluator charges for the nodes it replaces: `units`, plus the receiver's
+// cost and operand size where the general evaluator walks them.
+struct PredicateNode {
+  enum class Kind : std::uint8_t {
+    kTest,     // receiver.contains/startsWith/endsWith(constants[index])
+    kRegex,    // receiver.matches(regex): plan regexes[index]
+    kGlob,     // receiver.glob(constant): globs[index]
+    kGlobAny,  // range.exists(p, receiver.glob(p)) over a constant list of patterns: glob_sets[index]
+    kAnd,
+    kOr,
+    kNot,
+  };
+  Kind kind = Kind::kTest;
+  Builtin builtin = Builtin::kNone;  // kTest
+  bool lower = false;                // the receiver is element.lowerAscii()
+  std::uint32_t left = 0;            // kAnd, kOr, kNot: indexes into FusedComprehension::nodes
+  std::uint32_t right = 0;
+  std::uint32_t index = 0;
+  std::uint64_t units = 0;
+  ExprId range = kNoExpr;  // kGlobAny: the pattern list's expression, evaluated (and charged) as usual
+};
+
+struct FusedComprehension {
+  std::vector<PredicateNode> nodes;
+  std::uint32_t root = 0;
+};
+
+struct GlobSet {
+  std::vector<GlobPattern> globs;
+  std::vector<std::uint64_t> units;  // per pattern: the units one iteration charges besides the receiver
+};
 
 // The members of a constant list a string or int fact can equal: strings as they are, numbers
 // canonicalised to int64 (1 == 1u == 1.0 in CEL; 1.5 and 2^64 can equal no int and are left out).
@@ -89,10 +133,14 @@ class EvaluationPlan {
   std::size_t rule_count = 0;
   const FactSchema* schema = nullptr;
 
-  std::vector<FastNode> code;  // parallel to Program::nodes
+  std::vector<FastNode> code;    // parallel to Program::nodes
   std::uint32_t memo_count = 0;  // memo slots (FastNode::memo)
   std::vector<ConstantSet> sets;
   std::vector<std::shared_ptr<const CompiledRegex>> regexes;
+  std::vector<PlanConstant> constants;
+  std::vector<FusedComprehension> fused;
+  std::vector<GlobPattern> globs;
+  std::vector<GlobSet> glob_sets;
 
   std::optional<FactSlot> channel_slot;  // transfer.channel
 
@@ -114,21 +162,21 @@ class EvaluationPlan {
   bool fits(const Program& program) const;
 };
 
+// Evaluates a sub-expression that reads no facts and no variables, without a plan; `cost` receives the
+// units it charged. For PlanConstant.
+Value evaluate_constant_expression(const Program& program, ExprId id, std::uint64_t& cost);
+
 // Builds a plan for `program` (what finalize_program() stores).
 std::shared_ptr<const EvaluationPlan> build_evaluation_plan(const Program& program);
 
 // The cost units a builtin charges for walking an operand (the reference's accounting).
 inline std::uint64_t operand_cost(const Value& value) {
   switch (value.kind()) {
-    case Kind::kList:
-      return value.as_list().size();
-    case Kind::kMap:
-      return value.as_map().size();
+    case Kind::kList: return value.as_list().size();
+    case Kind::kMap: return value.as_map().size();
     case Kind::kString:
-    case Kind::kBytes:
-      return value.as_string().size() / 64;
-    default:
-      return 0;
+    case Kind::kBytes: return value.as_string().size() / 64;
+    default: return 0;
   }
 }
 

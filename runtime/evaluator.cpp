@@ -96,6 +96,7 @@ struct EvaluationScratch::State {
   };
   std::vector<CachedGlob> globs;
   GlobPattern::Buffers glob_buffers;
+  std::string lowered;  // a fused comprehension's element in lower case
   Value true_value = Value::boolean(true);
   Value false_value = Value::boolean(false);
   Value budget_error;
@@ -145,6 +146,8 @@ class FastExpressions {
     if (exhausted_) return budget_error();
     return result;
   }
+
+  std::uint64_t cost() const { return cost_; }
 
  private:
   const Value& budget_error() {
@@ -208,8 +211,7 @@ class FastExpressions {
     if (plan_ != nullptr) {
       const FastNode& fast = plan_->code[id];
       switch (fast.op) {
-        case FastOp::kGeneric:
-          break;
+        case FastOp::kGeneric: break;
         case FastOp::kFactEqualConst: {
           const Value& fact = facts_.get(fast.slot);
           if (fact.is_error()) break;
@@ -259,6 +261,12 @@ class FastExpressions {
           }
           return boolean(plan_->regexes[fast.aux]->partial_match(text.as_string()));
         }
+        case FastOp::kPlanConstant: {
+          const PlanConstant& constant = plan_->constants[fast.aux];
+          if (!charge(constant.cost - 1)) return budget_error();  // the node's own unit is charged above
+          return constant.value;
+        }
+        case FastOp::kFusedComprehension: return comprehension(node, out, &plan_->fused[fast.aux]);
       }
     }
     switch (node.op) {
@@ -275,16 +283,11 @@ class FastExpressions {
         if (node.a >= locals_.size()) return set(out, invalid_program("local slot out of range"));
         return locals_[node.a];
       case Op::kSelect:
-      case Op::kHas:
-        return select(node, out);
-      case Op::kCall:
-        return call(node, out);
-      case Op::kMatchesConst:
-        return matches(node, out);
-      case Op::kAnd:
-        return logical(node, out, /*is_and=*/true);
-      case Op::kOr:
-        return logical(node, out, /*is_and=*/false);
+      case Op::kHas: return select(node, out);
+      case Op::kCall: return call(node, out);
+      case Op::kMatchesConst: return matches(node, out);
+      case Op::kAnd: return logical(node, out, /*is_and=*/true);
+      case Op::kOr: return logical(node, out, /*is_and=*/false);
       case Op::kNot: {
         if (node.child_count != 1) return set(out, invalid_program("`!` takes one operand"));
         const Value& operand = eval(program_.child(node, 0), out);
@@ -300,12 +303,9 @@ class FastExpressions {
         if (!is_bool(condition)) return set(out, no_such_overload("_?_:_", condition));
         return eval(program_.child(node, condition.as_bool() ? 1 : 2), out);
       }
-      case Op::kList:
-        return list(node, out);
-      case Op::kMap:
-        return map(node, out);
-      case Op::kComprehension:
-        return comprehension(node, out);
+      case Op::kList: return list(node, out);
+      case Op::kMap: return map(node, out);
+      case Op::kComprehension: return comprehension(node, out, nullptr);
     }
     return set(out, invalid_program("unknown operation"));
   }
@@ -334,21 +334,14 @@ class FastExpressions {
     std::uint64_t size = 0;
     switch (value.kind()) {
       case Kind::kString:
-      case Kind::kBytes:
-        size = value.as_string().size();
-        break;
-      case Kind::kList:
-        size = value.as_list().size();
-        break;
-      case Kind::kMap:
-        size = value.as_map().size();
-        break;
-      default:
-        break;
+      case Kind::kBytes: size = value.as_string().size(); break;
+      case Kind::kList: size = value.as_list().size(); break;
+      case Kind::kMap: size = value.as_map().size(); break;
+      default: break;
     }
     if (size > options_.max_value_size) {
       return set(out, Value::error("value too large: " + std::to_string(size) + " > " +
-                                       std::to_string(options_.max_value_size)));
+                                   std::to_string(options_.max_value_size)));
     }
     if (value.kind() == Kind::kBool) return boolean(value.as_bool());
     return set(out, std::move(value));
@@ -358,12 +351,8 @@ class FastExpressions {
   // call_builtin() must decide (other kinds, or an error to report in its words).
   bool direct_builtin(Builtin builtin, const Value& a, const Value& b, bool& result) const {
     switch (builtin) {
-      case Builtin::kEqual:
-        result = a == b;
-        return true;
-      case Builtin::kNotEqual:
-        result = !(a == b);
-        return true;
+      case Builtin::kEqual: result = a == b; return true;
+      case Builtin::kNotEqual: result = !(a == b); return true;
       case Builtin::kLess:
       case Builtin::kLessEqual:
       case Builtin::kGreater:
@@ -402,8 +391,7 @@ class FastExpressions {
                                                    : text.ends_with(part);
         return true;
       }
-      default:
-        return false;
+      default: return false;
     }
   }
 
@@ -484,8 +472,7 @@ class FastExpressions {
         }
         return set(out, Value::string(std::move(lowered)));
       }
-      default:
-        break;
+      default: break;
     }
     const Value copy = &argument == &out ? std::move(out) : argument;
     return check_size(out, call_builtin(node.builtin, std::span<const Value>(&copy, 1)));
@@ -567,10 +554,8 @@ class FastExpressions {
         case Kind::kBool:
         case Kind::kInt:
         case Kind::kUint:
-        case Kind::kString:
-          break;
-        default:
-          return set(out, Value::error("unsupported map key type: " + std::string(kind_name(key.kind()))));
+        case Kind::kString: break;
+        default: return set(out, Value::error("unsupported map key type: " + std::string(kind_name(key.kind()))));
       }
       for (const auto& entry : entries) {
         if (entry.first == key) return set(out, Value::error("repeated map key: " + key.debug_string()));
@@ -595,7 +580,80 @@ class FastExpressions {
     Value saved_;
   };
 
-  const Value& comprehension(const Node& node, Value& out) {
+  // One element of a fused comprehension: the element's text, and its lower-case form once needed.
+  struct Element {
+    std::string_view text;
+    std::uint64_t size_units = 0;  // operand_cost of the text (and of its lower-case form)
+    bool lowered = false;
+  };
+
+  std::string_view receiver(Element& element, bool lower) {
+    if (!lower) return element.text;
+    if (!element.lowered) {
+      std::string& buffer = state_.lowered;
+      buffer.assign(element.text);
+      for (char& c : buffer) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      }
+      element.lowered = true;
+    }
+    return state_.lowered;
+  }
+
+  // Evaluates a predicate node on an element, charging what the general evaluator charges for the
+  // nodes it stands for. After the budget runs out the answer no longer matters (run() reports the
+  // budget error), so it stops early.
+  bool predicate(const FusedComprehension& fused, std::uint32_t index, Element& element) {
+    const PredicateNode& p = fused.nodes[index];
+    // The receiver: the variable (1 unit), or lowerAscii(variable): call + variable + its operand size.
+    const std::uint64_t receiver_units = p.lower ? 2 + element.size_units : 1;
+    switch (p.kind) {
+      case PredicateNode::Kind::kAnd:
+      case PredicateNode::Kind::kOr: {
+        if (!charge(1)) return false;
+        const bool deciding = p.kind == PredicateNode::Kind::kOr;
+        if (predicate(fused, p.left, element) == deciding) return deciding;
+        return predicate(fused, p.right, element);
+      }
+      case PredicateNode::Kind::kNot:
+        if (!charge(1)) return false;
+        return !predicate(fused, p.left, element);
+      case PredicateNode::Kind::kTest: {
+        if (!charge(p.units + receiver_units + element.size_units)) return false;
+        const std::string_view text = receiver(element, p.lower);
+        const std::string_view part = program_.constants[p.index].as_string();
+        switch (p.builtin) {
+          case Builtin::kContains: return text.find(part) != std::string_view::npos;
+          case Builtin::kStartsWith: return text.starts_with(part);
+          default: return text.ends_with(part);
+        }
+      }
+      case PredicateNode::Kind::kRegex:
+        if (!charge(p.units + receiver_units + element.size_units)) return false;
+        return plan_->regexes[p.index]->partial_match(receiver(element, p.lower));
+      case PredicateNode::Kind::kGlob:
+        if (!charge(p.units + receiver_units + element.size_units)) return false;
+        return plan_->globs[p.index].match(receiver(element, p.lower), state_.glob_buffers);
+      case PredicateNode::Kind::kGlobAny: {
+        if (!charge(p.units)) return false;
+        Value temp;
+        eval(p.range, temp);  // a constant: evaluated for its cost, its value is the plan's glob set
+        if (exhausted_) return false;
+        const GlobSet& set = plan_->glob_sets[p.index];
+        const std::string_view text = receiver(element, p.lower);
+        std::uint64_t units = 0;
+        for (std::size_t i = 0; i < set.globs.size(); ++i) {
+          units += set.units[i] + receiver_units + element.size_units;
+          if (set.globs[i].match(text, state_.glob_buffers)) return charge(units);
+        }
+        charge(units);
+        return false;
+      }
+    }
+    return false;
+  }
+
+  const Value& comprehension(const Node& node, Value& out, const FusedComprehension* fused) {
     const bool is_map_with_filter = node.macro == Macro::kMap && node.child_count == 3;
     if (node.child_count != 2 && !is_map_with_filter) {
       return set(out, invalid_program("a macro takes a range and a body"));
@@ -614,6 +672,20 @@ class FastExpressions {
     auto item = [&](std::size_t i) -> const Value& { return over_map ? range.as_map()[i].first : range.as_list()[i]; };
     const ExprId body = program_.child(node, 1);
     LocalScope scope(locals_, node.a);
+    // The body's value for element i: the fused predicate on string elements, else the general path.
+    auto run_body = [&](std::size_t i, ExprId expr, Value& temp) -> const Value& {
+      if (fused != nullptr) {
+        const Value& element = item(i);
+        if (element.kind() == Kind::kString && element.as_string().size() <= options_.max_value_size) {
+          Element e{element.as_string(), operand_cost(element)};
+          const bool result = predicate(*fused, fused->root, e);
+          if (exhausted_) return budget_error();
+          return boolean(result);
+        }
+      }
+      scope.bind(item(i));
+      return eval(expr, temp);
+    };
 
     switch (node.macro) {
       case Macro::kAll:
@@ -622,9 +694,8 @@ class FastExpressions {
         Value first_error;
         for (std::size_t i = 0; i < count; ++i) {
           if (!charge(1)) return budget_error();
-          scope.bind(item(i));
           Value temp;
-          const Value& result = eval(body, temp);
+          const Value& result = run_body(i, body, temp);
           if (is_bool(result)) {
             if (result.as_bool() == deciding) return boolean(deciding);
           } else if (!first_error.is_error()) {
@@ -638,9 +709,8 @@ class FastExpressions {
         std::size_t matched = 0;
         for (std::size_t i = 0; i < count; ++i) {
           if (!charge(1)) return budget_error();
-          scope.bind(item(i));
           Value temp;
-          const Value& result = eval(body, temp);
+          const Value& result = run_body(i, body, temp);
           if (result.is_error()) return set(out, Value(result));
           if (!is_bool(result)) return set(out, no_such_overload("exists_one", result));
           if (result.as_bool()) ++matched;
@@ -651,21 +721,22 @@ class FastExpressions {
       case Macro::kFilter: {
         const bool is_filter = node.macro == Macro::kFilter;
         const ExprId predicate = is_filter ? body : (is_map_with_filter ? program_.child(node, 2) : kNoExpr);
+        if (!is_filter) fused = nullptr;  // only a filter's predicate is ever fused
         List results;
-        results.reserve(count);
         for (std::size_t i = 0; i < count; ++i) {
           if (!charge(1)) return budget_error();
-          scope.bind(item(i));
           if (predicate != kNoExpr) {
             Value temp;
-            const Value& keep = eval(predicate, temp);
+            const Value& keep = is_filter ? run_body(i, predicate, temp) : (scope.bind(item(i)), eval(predicate, temp));
             if (keep.is_error()) return set(out, Value(keep));
             if (!is_bool(keep)) return set(out, no_such_overload(is_filter ? "filter" : "map", keep));
             if (!keep.as_bool()) continue;
           }
+          if (results.empty()) results.reserve(count - i);
           if (is_filter) {
             results.push_back(item(i));
           } else {
+            scope.bind(item(i));
             Value temp;
             const Value& transformed = eval(body, temp);
             if (transformed.is_error()) return set(out, Value(transformed));
@@ -709,7 +780,11 @@ class Judge {
  public:
   Judge(const Program& program, const EvaluationPlan& plan, const Facts& facts, const EvaluationOptions& options,
         State& state)
-      : program_(program), plan_(plan), facts_(facts), state_(state), expressions_(program, &plan, facts, options, state) {
+      : program_(program),
+        plan_(plan),
+        facts_(facts),
+        state_(state),
+        expressions_(program, &plan, facts, options, state) {
     use_index_ = index_is_exact(options);
   }
 
@@ -870,9 +945,7 @@ class Judge {
       }
     }
     switch (rule.effect) {
-      case Effect::kDeny:
-        state_.any_deny = true;
-        break;
+      case Effect::kDeny: state_.any_deny = true; break;
       case Effect::kEscalate:
         state_.any_escalate = true;
         if (rule.roles.empty()) {
@@ -882,8 +955,7 @@ class Judge {
         }
         state_.approvals = std::max<std::uint32_t>(state_.approvals, rule.approvals);
         break;
-      case Effect::kApprove:
-        break;
+      case Effect::kApprove: break;
     }
   }
 
@@ -978,10 +1050,9 @@ Decision build_decision(const Program& program, const EvaluationPlan& plan, cons
   for (std::uint32_t i : s.order) {
     const MatchRecord& record = s.matches[i];
     const PlannedRule& planned = plan.rules[record.id];
-    decision.rules.push_back(MatchedRule{program.policies[planned.policy].name, rule_name(program, planned),
-                                         rule_of(program, planned).effect,
-                                         record.has_reason ? record.reason_value().as_string() : std::string(),
-                                         planned.location});
+    decision.rules.push_back(MatchedRule{
+        program.policies[planned.policy].name, rule_name(program, planned), rule_of(program, planned).effect,
+        record.has_reason ? record.reason_value().as_string() : std::string(), planned.location});
   }
   decision.errors.reserve(s.errors.size());
   for (const ErrorRecord& error : s.errors) {
@@ -1005,8 +1076,7 @@ Decision build_decision(const Program& program, const EvaluationPlan& plan, cons
       reason = "approved by ";
       for (const MatchedRule& rule : decision.rules) append_item(reason, describe(rule), first);
       return decision;
-    case Outcome::kEscalate:
-      break;
+    case Outcome::kEscalate: break;
   }
   for (const std::string* role : summary.roles) decision.reviewers.roles.push_back(*role);
   decision.reviewers.approvals = summary.approvals;
@@ -1084,6 +1154,17 @@ Decision evaluate(const Program& program, const Facts& facts, EvaluationScratch&
 Decision evaluate(const Program& program, const Facts& facts, const EvaluationOptions& options) {
   EvaluationScratch scratch;
   return evaluate(program, facts, scratch, options);
+}
+
+Value evaluate_constant_expression(const Program& program, ExprId id, std::uint64_t& cost) {
+  const Facts facts(*program.schema);
+  const EvaluationOptions options;
+  EvaluationScratch scratch;
+  FastExpressions expressions(program, nullptr, facts, options, scratch.state());
+  Value out;
+  const Value& result = expressions.run(id, out);
+  cost = expressions.cost();
+  return &result == &out ? std::move(out) : result;
 }
 
 Value evaluate_expression(const Program& program, const Facts& facts, ExprId root, const EvaluationOptions& options) {

@@ -90,7 +90,49 @@ Result<GlobPattern> GlobPattern::compile(std::string_view text) {
     }
     glob.tokens_.push_back(token);
   }
+  glob.classify();
   return glob;
+}
+
+void GlobPattern::classify() {
+  const auto ascii_literal = [this](std::size_t t) {
+    return tokens_[t].kind == Token::Kind::kLiteral && tokens_[t].code_point < 0x80;
+  };
+  const std::size_t n = tokens_.size();
+  std::size_t lead = 0;
+  while (lead < n && ascii_literal(lead)) ++lead;
+  std::size_t trail = 0;
+  while (trail < n - lead && ascii_literal(n - 1 - trail)) ++trail;
+  auto literal_of = [this](std::size_t from, std::size_t to) {
+    std::string text;
+    for (std::size_t t = from; t < to; ++t) text += static_cast<char>(tokens_[t].code_point);
+    return text;
+  };
+  if (lead == n) {
+    shape_ = Shape::kExact;
+    literal_ = literal_of(0, n);
+    return;
+  }
+  prefix_ = literal_of(0, lead);
+  suffix_ = literal_of(n - trail, n);
+  const std::size_t wild = n - lead - trail;  // tokens that are not leading or trailing ASCII literals
+  const bool suffix_has_slash = suffix_.find('/') != std::string::npos;
+  using K = Token::Kind;
+  if (lead == 0 && wild == 2 && tokens_[0].kind == K::kDoubleStarSlash && tokens_[1].kind == K::kStar &&
+      !suffix_has_slash) {
+    shape_ = Shape::kEndsWith;  // `**/` then `*` then a literal without '/': any text ending in the literal
+  } else if (lead == 0 && wild == 1 && tokens_[0].kind == K::kDoubleStar) {
+    shape_ = Shape::kEndsWith;
+  } else if (lead == 0 && wild == 1 && tokens_[0].kind == K::kStar && !suffix_has_slash) {
+    shape_ = Shape::kSegmentEnd;
+  } else if (trail == 0 && wild == 1 && tokens_[n - 1].kind == K::kDoubleStar) {
+    shape_ = Shape::kStartsWith;
+  } else if (trail == 0 && wild == 1 && tokens_[n - 1].kind == K::kStar) {
+    shape_ = Shape::kSegmentStart;
+  } else {
+    return;
+  }
+  literal_ = shape_ == Shape::kStartsWith || shape_ == Shape::kSegmentStart ? prefix_ : suffix_;
 }
 
 bool GlobPattern::token_matches(const Token& token, char32_t c) const {
@@ -155,6 +197,20 @@ bool GlobPattern::run(const Text& text, std::size_t n, Buffers& buffers) const {
 
 bool GlobPattern::match(std::string_view subject, Buffers& buffers) const {
   if (is_ascii(subject)) {
+    const std::string_view literal = literal_;
+    switch (shape_) {
+      case Shape::kExact: return subject == literal;
+      case Shape::kEndsWith: return subject.ends_with(literal);
+      case Shape::kSegmentEnd:
+        return subject.ends_with(literal) &&
+               subject.substr(0, subject.size() - literal.size()).find('/') == std::string_view::npos;
+      case Shape::kStartsWith: return subject.starts_with(literal);
+      case Shape::kSegmentStart:
+        return subject.starts_with(literal) && subject.find('/', literal.size()) == std::string_view::npos;
+      case Shape::kGeneral:
+        if (!subject.starts_with(prefix_) || !subject.ends_with(suffix_)) return false;
+        break;
+    }
     const auto byte = [subject](std::size_t j) { return static_cast<char32_t>(subject[j]); };
     return run(byte, subject.size(), buffers);
   }

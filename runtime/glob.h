@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -44,12 +45,27 @@ class GlobPattern {
     std::uint32_t range_count = 0;
   };
 
+  // Common shapes, decided once by compile() and answered without the general matcher on ASCII text.
+  enum class Shape : std::uint8_t {
+    kGeneral,       // the dynamic programme, after the literal prefix and suffix checks
+    kExact,         // only literals: the text equals literal_
+    kEndsWith,      // `**/*L`, `**L`: the text ends with literal_ (L has no '/')
+    kSegmentEnd,    // `*L`: the text ends with literal_ and has no '/' before it
+    kStartsWith,    // `L**`: the text starts with literal_
+    kSegmentStart,  // `L*`: the text starts with literal_ and has no '/' after it
+  };
+  void classify();
+
   bool token_matches(const Token& token, char32_t c) const;
   template <typename Text>
   bool run(const Text& text, std::size_t n, Buffers& buffers) const;
 
   std::vector<Token> tokens_;
   std::vector<std::pair<char32_t, char32_t>> ranges_;
+  Shape shape_ = Shape::kGeneral;
+  std::string literal_;  // kExact ... kSegmentStart (ASCII)
+  std::string prefix_;   // kGeneral: the leading and trailing literal tokens (ASCII), a quick test
+  std::string suffix_;
 };
 
 // compile() then match(), for a pattern used once.

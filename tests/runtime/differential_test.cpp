@@ -159,12 +159,12 @@ class Generator {
       case 14: return b.not_(condition(b, depth - 1));
       case 15: return failing(b);
       case 16: {
-        const ExprId body = b.call(Builtin::kEndsWith, {b.local(0), b.string(pick(std::vector<std::string>{".exe", ".csv"}))});
+        const ExprId body =
+            b.call(Builtin::kEndsWith, {b.local(0), b.string(pick(std::vector<std::string>{".exe", ".csv"}))});
         const Macro macro = pick(std::vector<Macro>{Macro::kExists, Macro::kAll, Macro::kExistsOne});
         return b.comprehension(macro, 0, b.fact("archive.entry_names"), {body});
       }
-      default:
-        return b.conditional(condition(b, depth - 1), condition(b, depth - 1), condition(b, depth - 1));
+      default: return b.conditional(condition(b, depth - 1), condition(b, depth - 1), condition(b, depth - 1));
     }
   }
 
@@ -172,7 +172,8 @@ class Generator {
   ExprId failing(ProgramBuilder& b) {
     switch (below(4)) {
       case 0: return b.error("boom");
-      case 1: return b.call(Builtin::kEqual, {b.call(Builtin::kDivide, {b.fact("file.size"), b.integer(0)}), b.integer(1)});
+      case 1:
+        return b.call(Builtin::kEqual, {b.call(Builtin::kDivide, {b.fact("file.size"), b.integer(0)}), b.integer(1)});
       case 2: return b.not_(b.fact("file.name"));
       default: return b.fact("file.size");  // not a bool
     }
@@ -229,7 +230,8 @@ class Generator {
       const std::string name = "p" + std::to_string(chance(10) ? 0 : p);
       Policy& policy = b.policy(name, channels, policy_when);
       policy.rules = std::move(rules);
-      if (chance(50)) policy.otherwise = ProgramBuilder::rule("otherwise", Effect::kApprove, kNoExpr, kNoExpr, because(b));
+      if (chance(50))
+        policy.otherwise = ProgramBuilder::rule("otherwise", Effect::kApprove, kNoExpr, kNoExpr, because(b));
     }
     Program program = b.build();
     program.policy_set = "generated";
@@ -310,8 +312,9 @@ TEST(Differential, ProgramsWithoutAPlanAgreeWithTheReference) {
 
 TEST(Differential, AStalePlanIsNotUsed) {
   ProgramBuilder b;
-  b.policy("p", kChannelAny).rules.push_back(ProgramBuilder::rule(
-      "csv", Effect::kApprove, b.call(Builtin::kEqual, {b.fact("file.type"), b.string("text/csv")})));
+  b.policy("p", kChannelAny)
+      .rules.push_back(ProgramBuilder::rule("csv", Effect::kApprove,
+                                            b.call(Builtin::kEqual, {b.fact("file.type"), b.string("text/csv")})));
   finalize_program(b.program());
   // A rule added after finalize_program(): the old plan no longer fits and must not hide it.
   const ExprId pdf = b.call(Builtin::kEqual, {b.fact("file.type"), b.string("application/pdf")});
@@ -365,8 +368,57 @@ TEST(Differential, SharedLetsChargeTheirCostOnEveryUseAtEveryBudget) {
     if (::testing::Test::HasFatalFailure()) return;
     budget_errors += evaluate(b.program(), facts, scratch, options).errors.empty() ? 0 : 1;
   }
-  EXPECT_GT(budget_errors, 0u);   // small budgets run out
+  EXPECT_GT(budget_errors, 0u);    // small budgets run out
   EXPECT_LT(budget_errors, 400u);  // large ones do not
+}
+
+// Comprehension bodies over strings run fused (string tests, regexes, globs, !, &&, ||, with and without
+// lowerAscii()), and comprehensions over constants are evaluated once when the plan is built; both must
+// charge what the reference charges, so every budget runs out at the same place.
+TEST(Differential, FusedPredicatesAndPlanConstantsChargeTheReferenceCostAtEveryBudget) {
+  ProgramBuilder b;
+  const ExprId names = b.fact("archive.entry_names");
+  // ["csv", "md"].map(x, "**/*." + x): no facts, no free variables, so a plan constant.
+  const ExprId patterns = b.comprehension(Macro::kMap, 3, b.list({b.string("csv"), b.string("md")}),
+                                          {b.call(Builtin::kAdd, {b.string("**/*."), b.local(3)})});
+  const ExprId lowered = b.call(Builtin::kLowerAscii, {b.local(0)});
+  const ExprId known = b.comprehension(Macro::kExists, 1, patterns, {b.call(Builtin::kGlob, {lowered, b.local(1)})});
+  const ExprId hidden = b.matches(b.local(0), "(^|/)\\.[^/]+$");
+  const ExprId odd = b.or_(b.and_(b.not_(known), b.not_(b.call(Builtin::kEndsWith, {b.local(0), b.string("/")}))),
+                           b.or_(hidden, b.call(Builtin::kContains, {lowered, b.string("patient")})));
+  Policy& policy = b.policy("archives", kChannelAny);
+  policy.rules.push_back(ProgramBuilder::rule("odd", Effect::kDeny, b.comprehension(Macro::kExists, 0, names, {odd})));
+  policy.rules.push_back(ProgramBuilder::rule(
+      "plain", Effect::kApprove,
+      b.call(
+          Builtin::kEqual,
+          {b.call(Builtin::kSize, {b.comprehension(Macro::kFilter, 2, names,
+                                                   {b.call(Builtin::kStartsWith, {b.local(2), b.string("data/")})})}),
+           b.integer(3)})));
+  policy.rules.push_back(
+      ProgramBuilder::rule("all_known", Effect::kApprove,
+                           b.comprehension(Macro::kAll, 4, names,
+                                           {b.or_(b.call(Builtin::kGlob, {b.local(4), b.string("data/**")}),
+                                                  b.call(Builtin::kEndsWith, {b.local(4), b.string("/")}))})));
+  finalize_program(b.program());
+
+  for (const std::vector<const char*>& listing :
+       {std::vector<const char*>{"data/", "data/a.CSV", "data/b.md", "data/c.csv"},
+        std::vector<const char*>{"data/a.csv", "docs/.env", "Patient_list.txt", "data/x.exe"}}) {
+    Facts facts;
+    List entries;
+    for (const char* name : listing) entries.push_back(Value::string(name));
+    entries.push_back(Value::integer(7));  // not a string: this element takes the general path
+    facts.set(FactSchema::standard().find("archive.entry_names").value(), Value::list(std::move(entries)));
+    EvaluationScratch scratch;
+    for (std::uint64_t budget = 1; budget <= 300; ++budget) {
+      EvaluationOptions options;
+      options.cost_budget = budget;
+      expect_same(b.program(), facts, options, scratch, "budget " + std::to_string(budget));
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+    expect_same(b.program(), facts, EvaluationOptions{}, scratch, "default budget");
+  }
 }
 
 TEST(Differential, RandomExpressionsAgreeWithTheReference) {
@@ -381,7 +433,8 @@ TEST(Differential, RandomExpressionsAgreeWithTheReference) {
     if (generator.chance(20)) options.cost_budget = 1 + generator.below(20);
     const Value expected = evaluate_expression_reference(program, facts, root, options);
     const Value actual = evaluate_expression(program, facts, root, options);
-    ASSERT_EQ(actual.kind(), expected.kind()) << i << ": " << expected.debug_string() << " vs " << actual.debug_string();
+    ASSERT_EQ(actual.kind(), expected.kind())
+        << i << ": " << expected.debug_string() << " vs " << actual.debug_string();
     ASSERT_EQ(actual.debug_string(), expected.debug_string()) << i;
   }
 }
@@ -398,7 +451,8 @@ Program w2_shaped(std::size_t workspaces, std::size_t destinations) {
                                       b.call(Builtin::kIn, {b.fact("file.type"), types})),
                                b.call(Builtin::kLessEqual, {b.fact("file.size"), b.integer(1000)}));
     ingress.push_back(ProgramBuilder::rule("allow_" + ws, Effect::kApprove, when,
-                                           i % 3 == 0 ? b.fact_has("actor.roles") : kNoExpr, b.string("allowed " + ws)));
+                                           i % 3 == 0 ? b.fact_has("actor.roles") : kNoExpr,
+                                           b.string("allowed " + ws)));
   }
   std::vector<Rule> egress;
   for (std::size_t i = 0; i < destinations; ++i) {
@@ -409,8 +463,10 @@ Program w2_shaped(std::size_t workspaces, std::size_t destinations) {
   }
   std::vector<Rule> global;
   for (std::size_t i = 0; i < 20; ++i) {
-    const ExprId when = i % 2 == 0 ? b.call(Builtin::kEndsWith, {b.fact("file.name"), b.string("." + std::to_string(i))})
-                                   : b.call(Builtin::kGreater, {b.fact("content.nhs_numbers"), b.integer(static_cast<std::int64_t>(i))});
+    const ExprId when =
+        i % 2 == 0
+            ? b.call(Builtin::kEndsWith, {b.fact("file.name"), b.string("." + std::to_string(i))})
+            : b.call(Builtin::kGreater, {b.fact("content.nhs_numbers"), b.integer(static_cast<std::int64_t>(i))});
     if (i % 2 == 0) {
       global.push_back(ProgramBuilder::rule("deny_" + std::to_string(i), Effect::kDeny, when));
     } else {
@@ -434,8 +490,9 @@ TEST(Differential, W2ShapedRuleSetsAgreeWithTheReference) {
       Facts facts = generator.facts();
       const std::string ws = "ws-" + std::to_string(generator.below(size + 2));
       ASSERT_TRUE(facts.set("transfer.workspace", Value::string(ws)).is_ok());
-      ASSERT_TRUE(facts.set("destination.name", Value::string("partner-" + std::to_string(generator.below(size / 4 + 2))))
-                      .is_ok());
+      ASSERT_TRUE(
+          facts.set("destination.name", Value::string("partner-" + std::to_string(generator.below(size / 4 + 2))))
+              .is_ok());
       ASSERT_TRUE(facts.set("file.name", Value::string("x." + std::to_string(generator.below(30)))).is_ok());
       expect_same(program, facts, {}, scratch, "W2 " + std::to_string(size) + " facts " + std::to_string(f));
       if (::testing::Test::HasFatalFailure()) return;
