@@ -1,5 +1,7 @@
 // Source text -> ast::File. The only file that sees ANTLR: it lexes, checks limits, parses with
-// readable error messages, and turns the parse tree into the AST (see grammar/Airlock.g4).
+// readable error messages, and turns the parse tree into the AST (see grammar/Airlock.g4). A clean
+// file is parsed one top-level declaration at a time, so that its memory stays near its AST's (see
+// DeclarationParser); a file with any diagnostic is parsed whole.
 #include "parser.h"
 
 #include <antlr4-runtime.h>
@@ -26,6 +28,10 @@ using AP = airlock_grammar::AirlockParser;
 
 // Thrown by Reporter once a file has too many errors; caught in parse_*. Never leaves this file.
 struct StopParsing {};
+
+// Thrown by the declaration-at-a-time parse at its first diagnostic, or at anything that is not a
+// clean declaration; parse_policy_file then parses the whole file at once. Never leaves this file.
+struct Fallback {};
 
 // Returns the offset of the first byte that is not valid UTF-8 (overlong forms, surrogates and
 // code points above U+10FFFF are invalid), or npos.
@@ -149,6 +155,20 @@ class SourceMap {
   std::string_view text_of(const ast::Span& s) const { return text_.substr(s.begin, s.end - s.begin); }
   std::string_view text() const { return text_; }
 
+  // Lines by 0-based index: how many, where one starts (a byte offset), which one holds a byte.
+  std::size_t line_count() const { return line_starts_.size(); }
+  std::uint32_t line_start(std::size_t line) const { return line_starts_[line]; }
+  std::size_t line_of(std::uint32_t byte) const {
+    return static_cast<std::size_t>(std::upper_bound(line_starts_.begin(), line_starts_.end(), byte) -
+                                    line_starts_.begin()) -
+           1;
+  }
+  // The index of the code point that starts at `byte`.
+  std::uint32_t code_point_of(std::uint32_t byte) const {
+    return static_cast<std::uint32_t>(std::lower_bound(cp_to_byte_.begin(), cp_to_byte_.end(), byte) -
+                                      cp_to_byte_.begin());
+  }
+
  private:
   std::string_view text_;
   std::vector<std::uint32_t> line_starts_;
@@ -167,7 +187,11 @@ class Reporter {
   Reporter(std::string_view path, std::string_view text, std::size_t max_errors)
       : path_(path), text_(text), max_errors_(std::max<std::size_t>(1, max_errors)) {}
 
+  // The declaration-at-a-time parse keeps no diagnostics: it gives way at the first one.
+  void throw_fallback_on_error() { fallback_on_error_ = true; }
+
   void error(const ast::Span& span, std::string message, std::string help = {}) {
+    if (fallback_on_error_) throw Fallback{};
     if (errors_ >= max_errors_) {
       Diagnostic note;
       note.path = std::string(path_);
@@ -187,6 +211,7 @@ class Reporter {
   std::string_view text_;
   std::size_t max_errors_;
   std::size_t errors_ = 0;
+  bool fallback_on_error_ = false;
   std::vector<Diagnostic> diagnostics_;
 };
 
@@ -554,6 +579,11 @@ class Builder {
 
   ast::ExprPtr expression(AP::ExprContext* ctx) { return expr(ctx).expr; }
 
+  // The pieces a file parsed one declaration at a time is built from (see DeclarationParser).
+  ast::Name policy_name(const ast::Span& string_span) { return string_name(string_span); }
+  void add_policy_member(AP::PolicyMemberContext* ctx, ast::PolicyDecl& policy) { policy_member(ctx, policy); }
+  ast::TestDecl test(AP::TestDeclContext* ctx) { return test_decl(ctx); }
+
  private:
   ast::Span span_of(antlr4::tree::TerminalNode* node) const { return map_.token_span(node->getSymbol()); }
   ast::Span span_of(antlr4::ParserRuleContext* ctx) const {
@@ -581,7 +611,9 @@ class Builder {
   }
   ast::Name string_name(antlr4::Token* token) {
     if (token == nullptr) return {};
-    const ast::Span span = map_.token_span(token);
+    return string_name(map_.token_span(token));
+  }
+  ast::Name string_name(const ast::Span& span) {
     auto decoded = decode_string(span);
     return {decoded ? decoded->first : std::string(), span};
   }
@@ -591,41 +623,44 @@ class Builder {
     policy.span = span_of(ctx);
     policy.name = string_name(ctx->name);
     if (present(ctx->LBRACE())) policy.open_brace = span_of(ctx->LBRACE());
-    const std::string shown = "policy \"" + policy.name.text + "\"";
-    for (auto* member : ctx->policyMember()) {
-      if (auto* d = member->descriptionClause()) {
-        if (policy.description) reporter_.error(span_of(d), shown + " has more than one `description`");
-        policy.description = string_name(d->STRING());
-      } else if (auto* a = member->appliesClause()) {
-        if (policy.applies_span.end != 0) reporter_.error(span_of(a), shown + " has more than one `applies to`");
-        policy.applies_span = span_of(a);
-        policy.channels.clear();
-        for (auto* ident : a->IDENT()) {
-          if (present(ident)) policy.channels.push_back(name_of(ident));
-        }
-      } else if (auto* w = member->whenClause()) {
-        if (policy.when) {
-          reporter_.error(span_of(w), shown + " has more than one `when`", "combine the conditions with `&&`");
-        }
-        policy.when = expr(w->expr()).expr;
-      } else if (auto* l = member->letDecl()) {
-        ast::LetDecl let;
-        let.span = span_of(l);
-        let.name = name_of(l->IDENT());
-        let.value = expr(l->expr()).expr;
-        policy.lets.push_back(std::move(let));
-      } else if (auto* r = member->ruleDecl()) {
-        policy.rules.push_back(rule_decl(r));
-      } else if (auto* o = member->otherwiseDecl()) {
-        if (policy.otherwise) reporter_.error(span_of(o), shown + " has more than one `otherwise`");
-        ast::OtherwiseDecl otherwise;
-        otherwise.span = span_of(o);
-        otherwise.effect = effect(o->effect());
-        if (o->expr() != nullptr) otherwise.because = expr(o->expr()).expr;
-        policy.otherwise = std::move(otherwise);
-      }
-    }
+    for (auto* member : ctx->policyMember()) policy_member(member, policy);
     return policy;
+  }
+
+  // Adds one member to `policy`: from a whole policy's parse tree, or from a member parsed alone.
+  void policy_member(AP::PolicyMemberContext* member, ast::PolicyDecl& policy) {
+    const auto shown = [&] { return "policy \"" + policy.name.text + "\""; };
+    if (auto* d = member->descriptionClause()) {
+      if (policy.description) reporter_.error(span_of(d), shown() + " has more than one `description`");
+      policy.description = string_name(d->STRING());
+    } else if (auto* a = member->appliesClause()) {
+      if (policy.applies_span.end != 0) reporter_.error(span_of(a), shown() + " has more than one `applies to`");
+      policy.applies_span = span_of(a);
+      policy.channels.clear();
+      for (auto* ident : a->IDENT()) {
+        if (present(ident)) policy.channels.push_back(name_of(ident));
+      }
+    } else if (auto* w = member->whenClause()) {
+      if (policy.when) {
+        reporter_.error(span_of(w), shown() + " has more than one `when`", "combine the conditions with `&&`");
+      }
+      policy.when = expr(w->expr()).expr;
+    } else if (auto* l = member->letDecl()) {
+      ast::LetDecl let;
+      let.span = span_of(l);
+      let.name = name_of(l->IDENT());
+      let.value = expr(l->expr()).expr;
+      policy.lets.push_back(std::move(let));
+    } else if (auto* r = member->ruleDecl()) {
+      policy.rules.push_back(rule_decl(r));
+    } else if (auto* o = member->otherwiseDecl()) {
+      if (policy.otherwise) reporter_.error(span_of(o), shown() + " has more than one `otherwise`");
+      ast::OtherwiseDecl otherwise;
+      otherwise.span = span_of(o);
+      otherwise.effect = effect(o->effect());
+      if (o->expr() != nullptr) otherwise.because = expr(o->expr()).expr;
+      policy.otherwise = std::move(otherwise);
+    }
   }
 
   ast::RuleDecl rule_decl(AP::RuleDeclContext* ctx) {
@@ -1198,6 +1233,258 @@ class Builder {
   bool reported_depth_ = false;
 };
 
+// ---- One declaration at a time ----
+//
+// A file's ANTLR tokens (over 100 bytes each) and parse tree take many times the memory of its AST: a
+// file of 10,000 rules would hold well over 100 MiB at once. So DeclarationParser lexes a file once
+// into compact lexemes, splits it at its top-level declarations (a policy's `policy "name" {`, each of
+// its members and its closing `}`; each test whole), parses each piece with the grammar rule for it,
+// builds it into the AST and frees its tokens and tree before the next. A member keyword (`rule`,
+// `let`, `when`, `applies`, `description`, `otherwise`) outside brackets is never part of an
+// expression (keywords are names only after a `.`), so the pieces are exactly the members the
+// whole-file parse finds, and each parses the same alone.
+//
+// Diagnostics are those of the whole-file parse: at the first one of any kind (lexical, nesting,
+// syntax, literal), or at anything that is not a clean declaration, DeclarationParser throws Fallback
+// and parse_policy_file parses the whole file at once, with its error recovery, as if the pieces had
+// never been tried. So it only ever returns a file without diagnostics.
+
+// A default-channel token of the file: code point offsets of its first and last character, its type.
+struct Lexeme {
+  std::uint32_t start = 0;
+  std::uint32_t stop = 0;
+  std::uint32_t type = 0;
+};
+
+// Gives lexemes [begin, end) of a file to an ANTLR parser as tokens, with their offsets, lines and
+// columns in the file, then EOF at `eof_at`.
+class LexemeSource : public antlr4::TokenSource {
+ public:
+  LexemeSource(const std::vector<Lexeme>& lexemes, std::size_t begin, std::size_t end, std::uint32_t eof_at,
+               const SourceMap& map, std::string_view name)
+      : lexemes_(lexemes), next_(begin), end_(end), eof_at_(eof_at), map_(map), name_(name) {
+    line_ = map_.line_of(map_.byte_offset(begin < end ? lexemes_[begin].start : eof_at));
+  }
+
+  std::unique_ptr<antlr4::Token> nextToken() override {
+    if (next_ >= end_) {
+      auto eof = std::make_unique<antlr4::CommonToken>(std::make_pair(this, nullptr), antlr4::Token::EOF,
+                                                       antlr4::Token::DEFAULT_CHANNEL, eof_at_, eof_at_ - 1);
+      locate(*eof, eof_at_, map_.byte_offset(eof_at_));
+      return eof;
+    }
+    const Lexeme& lexeme = lexemes_[next_++];
+    auto token = std::make_unique<antlr4::CommonToken>(std::make_pair(this, nullptr), lexeme.type,
+                                                       antlr4::Token::DEFAULT_CHANNEL, lexeme.start, lexeme.stop);
+    const std::uint32_t begin = map_.byte_offset(lexeme.start);
+    token->setText(std::string(map_.text().substr(begin, map_.byte_offset(lexeme.stop + 1) - begin)));
+    locate(*token, lexeme.start, begin);
+    return token;
+  }
+
+  std::size_t getLine() const override { return line_ + 1; }
+  std::size_t getCharPositionInLine() override { return column_; }
+  antlr4::CharStream* getInputStream() override { return nullptr; }
+  std::string getSourceName() override { return std::string(name_); }
+  antlr4::TokenFactory<antlr4::CommonToken>* getTokenFactory() override {
+    return antlr4::CommonTokenFactory::DEFAULT.get();
+  }
+
+ private:
+  // Line (1-based) and column (0-based, in code points) as ANTLR's lexer sets them; tokens come in
+  // order, so the line only moves forward.
+  void locate(antlr4::CommonToken& token, std::uint32_t code_point, std::uint32_t byte) {
+    while (line_ + 1 < map_.line_count() && map_.line_start(line_ + 1) <= byte) {
+      ++line_;
+      line_code_point_.reset();
+    }
+    if (!line_code_point_) line_code_point_ = map_.code_point_of(map_.line_start(line_));
+    column_ = code_point - *line_code_point_;
+    token.setLine(line_ + 1);
+    token.setCharPositionInLine(column_);
+  }
+
+  const std::vector<Lexeme>& lexemes_;
+  std::size_t next_;
+  std::size_t end_;
+  std::uint32_t eof_at_;
+  const SourceMap& map_;
+  std::string_view name_;
+  std::size_t line_ = 0;
+  std::optional<std::uint32_t> line_code_point_;
+  std::size_t column_ = 0;
+};
+
+class DeclarationParser {
+ public:
+  DeclarationParser(std::string_view path, std::string_view text, const CompileLimits& limits)
+      : path_(path), text_(text), limits_(limits), reporter_(path, text, limits.max_errors_per_file) {
+    reporter_.throw_fallback_on_error();
+  }
+
+  // The file; throws Fallback where the whole-file parse must decide.
+  std::unique_ptr<ast::File> parse() {
+    // ANTLR's input stream drops a UTF-8 byte order mark, so ANTLR's offsets are one off SourceMap's:
+    // such a file keeps the whole-file parse and whatever that makes of it.
+    if (text_.size() > limits_.max_file_bytes || text_.starts_with("\xEF\xBB\xBF") ||
+        find_invalid_utf8(text_) != std::string_view::npos) {
+      throw Fallback{};
+    }
+    map_.emplace(text_);
+    lex();
+    Builder builder(*map_, reporter_, limits_.max_nesting_depth);
+    auto file = std::make_unique<ast::File>();
+    file->path = std::string(path_);
+    std::size_t at = 0;
+    while (at < lexemes_.size()) {
+      if (type(at) == AP::POLICY) {
+        at = policy(builder, at, *file);
+      } else if (type(at) == AP::TEST) {
+        at = test(builder, at, *file);
+      } else {
+        throw Fallback{};
+      }
+    }
+    file->comments = std::move(comments_);
+    return file;
+  }
+
+ private:
+  // Lexes the whole file, with the lexical and nesting checks of ParseSession::prepare, keeping only
+  // lexemes and comments.
+  void lex() {
+    antlr4::ANTLRInputStream input(std::string{text_});
+    AirlockLexer lexer(&input);
+    lexer.removeErrorListeners();
+    NestingCheck nesting(*map_, limits_.max_nesting_depth, reporter_);
+    for (;;) {
+      const std::unique_ptr<antlr4::Token> token = lexer.nextToken();
+      const std::size_t token_type = token->getType();
+      if (token_type == antlr4::Token::EOF) {
+        eof_at_ = static_cast<std::uint32_t>(token->getStartIndex());
+        break;
+      }
+      if (token->getChannel() != antlr4::Token::DEFAULT_CHANNEL) {
+        if (token_type == AP::LINE_COMMENT || token_type == AP::BLOCK_COMMENT) {
+          const ast::Span span = map_->token_span(token.get());
+          comments_.push_back({span, std::string(map_->text_of(span))});
+        }
+        continue;
+      }
+      check_lexical_error(token.get(), *map_, reporter_);  // throw Fallback on an error
+      nesting.feed(token.get());
+      lexemes_.push_back({static_cast<std::uint32_t>(token->getStartIndex()),
+                          static_cast<std::uint32_t>(token->getStopIndex()), static_cast<std::uint32_t>(token_type)});
+    }
+  }
+
+  std::size_t type(std::size_t at) const { return lexemes_[at].type; }
+  ast::Span span(std::size_t at) const {
+    const Lexeme& lexeme = lexemes_[at];
+    return map_->span(map_->byte_offset(lexeme.start), map_->byte_offset(lexeme.stop + 1));
+  }
+  static bool opens(std::size_t type) { return type == AP::LPAREN || type == AP::LBRACKET || type == AP::LBRACE; }
+  static bool closes(std::size_t type) { return type == AP::RPAREN || type == AP::RBRACKET || type == AP::RBRACE; }
+  static bool starts_member(std::size_t type) {
+    return type == AP::DESCRIPTION || type == AP::APPLIES || type == AP::WHEN || type == AP::LET || type == AP::RULE ||
+           type == AP::OTHERWISE;
+  }
+
+  // `policy STRING {` member* `}` from lexeme `at`; returns the lexeme after it.
+  std::size_t policy(Builder& builder, std::size_t at, ast::File& file) {
+    if (at + 2 >= lexemes_.size() || type(at + 1) != AP::STRING || type(at + 2) != AP::LBRACE) throw Fallback{};
+    ast::PolicyDecl policy;
+    policy.name = builder.policy_name(span(at + 1));
+    policy.open_brace = span(at + 2);
+    std::size_t member = at + 3;
+    while (member < lexemes_.size() && type(member) != AP::RBRACE) {
+      const std::size_t end = member_end(member);
+      parse_piece(member, end, [&](AP& parser) {
+        AP::PolicyMemberContext* tree = parser.policyMember();
+        check_all_taken(parser);
+        builder.add_policy_member(tree, policy);
+      });
+      member = end;
+    }
+    if (member >= lexemes_.size()) throw Fallback{};
+    policy.span = join(span(at), span(member));
+    file.policies.push_back(std::move(policy));
+    return member + 1;
+  }
+
+  // The lexeme after the policy member starting at `at`: the next member keyword outside brackets and
+  // not after a `.`, or the policy's closing `}`.
+  std::size_t member_end(std::size_t at) const {
+    if (!starts_member(type(at))) throw Fallback{};
+    std::size_t depth = 0;
+    for (std::size_t k = at + 1; k < lexemes_.size(); ++k) {
+      const std::size_t t = type(k);
+      if (opens(t)) {
+        ++depth;
+      } else if (closes(t)) {
+        if (depth == 0) {
+          if (t == AP::RBRACE) return k;
+          throw Fallback{};
+        }
+        --depth;
+      } else if (depth == 0 && starts_member(t) && type(k - 1) != AP::DOT) {
+        return k;
+      }
+    }
+    throw Fallback{};
+  }
+
+  // `test STRING { ... }` from lexeme `at`, up to the `}` that closes its first bracket.
+  std::size_t test(Builder& builder, std::size_t at, ast::File& file) {
+    std::size_t depth = 0;
+    for (std::size_t k = at + 1; k < lexemes_.size(); ++k) {
+      const std::size_t t = type(k);
+      if (opens(t)) {
+        ++depth;
+      } else if (closes(t)) {
+        if (depth == 0) throw Fallback{};
+        if (--depth == 0) {
+          parse_piece(at, k + 1, [&](AP& parser) {
+            AP::TestDeclContext* tree = parser.testDecl();
+            check_all_taken(parser);
+            file.tests.push_back(builder.test(tree));
+          });
+          return k + 1;
+        }
+      } else if (depth == 0 && (t == AP::POLICY || t == AP::TEST)) {
+        throw Fallback{};
+      }
+    }
+    throw Fallback{};
+  }
+
+  // Parses lexemes [begin, end) alone; `build` runs the grammar rule and builds the AST while the
+  // tokens and the parse tree are alive, and they go when this returns.
+  template <typename Build>
+  void parse_piece(std::size_t begin, std::size_t end, Build&& build) {
+    LexemeSource source(lexemes_, begin, end, end < lexemes_.size() ? lexemes_[end].start : eof_at_, *map_, path_);
+    antlr4::CommonTokenStream tokens(&source);
+    AP parser(&tokens);
+    parser.removeErrorListeners();
+    parser.setErrorHandler(std::make_shared<ErrorStrategy>(reporter_, *map_));
+    build(parser);
+  }
+
+  // A rule that stops before the end of its piece leaves tokens the whole-file parse would see.
+  static void check_all_taken(AP& parser) {
+    if (parser.getCurrentToken()->getType() != antlr4::Token::EOF) throw Fallback{};
+  }
+
+  std::string_view path_;
+  std::string_view text_;
+  const CompileLimits& limits_;
+  Reporter reporter_;
+  std::optional<SourceMap> map_;
+  std::vector<Lexeme> lexemes_;
+  std::uint32_t eof_at_ = 0;
+  std::vector<ast::Comment> comments_;
+};
+
 // Everything one parse needs, kept alive together (the parse tree points into the token stream).
 struct ParseSession {
   ParseSession(std::string_view path, std::string_view text, const CompileLimits& limits)
@@ -1282,6 +1569,22 @@ struct ParseSession {
 }  // namespace
 
 ParsedFile parse_policy_file(std::string_view path, std::string_view text, const CompileLimits& limits) {
+  return parse_policy_file(path, text, limits, ParseMode::kAuto);
+}
+
+ParsedFile parse_policy_file(std::string_view path, std::string_view text, const CompileLimits& limits,
+                             ParseMode mode) {
+  if (mode != ParseMode::kWholeFile) {
+    try {
+      ParsedFile result;
+      result.file = DeclarationParser(path, text, limits).parse();
+      return result;
+    } catch (const Fallback&) {
+    } catch (const std::exception&) {
+      // ANTLR's own failures: the whole-file parse meets them too and reports them.
+    }
+    if (mode == ParseMode::kByDeclaration) return {};
+  }
   ParsedFile result;
   ParseSession session(path, text, limits);
   try {
