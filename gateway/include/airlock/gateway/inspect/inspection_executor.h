@@ -1,0 +1,63 @@
+// Inspection beside reception: an upload's bytes are handed to worker threads that run its
+// InspectionPipeline (SHA-256, sniffing, text, identifiers, tables, archives), so hashing one chunk overlaps
+// with receiving and storing the next. Each feed is processed in order, by one worker at a time; the bytes
+// queued across every feed are bounded, and a feed over the bound inspects on the caller's thread instead
+// (after the worker has caught up), so memory stays flat with many concurrent uploads.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+
+#include "airlock/gateway/inspect/pipeline.h"
+#include "airlock/runtime/result.h"
+
+namespace airlock::gateway::inspect {
+
+struct InspectionExecutorOptions {
+  unsigned threads = 2;                       // 0: no workers, every feed inspects on the caller's thread
+  std::size_t max_queued_bytes = 32u << 20;   // bytes waiting for a worker, across every feed
+  std::size_t batch_bytes = 512u << 10;       // a feed hands over bytes in batches of about this size
+};
+
+class InspectionExecutor {
+ public:
+  explicit InspectionExecutor(InspectionExecutorOptions options = {});
+  ~InspectionExecutor();  // finishes the queued work, then joins the workers
+  InspectionExecutor(const InspectionExecutor&) = delete;
+  InspectionExecutor& operator=(const InspectionExecutor&) = delete;
+
+  const InspectionExecutorOptions& options() const;
+  std::size_t queued_bytes() const;  // for tests and metrics
+
+  struct Shared;
+
+ private:
+  friend class InspectionFeed;
+  std::shared_ptr<Shared> shared_;
+};
+
+// The bytes of one request (or several, in order) on their way into one pipeline. Not thread-safe: one
+// caller at a time feeds it, as one request streams into an upload at a time. The pipeline must outlive the
+// feed; destroying the feed waits for its queued bytes.
+class InspectionFeed {
+ public:
+  InspectionFeed(InspectionExecutor& executor, InspectionPipeline& pipeline);
+  ~InspectionFeed();
+  InspectionFeed(const InspectionFeed&) = delete;
+  InspectionFeed& operator=(const InspectionFeed&) = delete;
+
+  // Queues the bytes (copied) for the pipeline. An error here is the pipeline's error on earlier bytes, or
+  // on these when they were inspected at once; after an error every call returns it.
+  runtime::Status update(std::span<const char> bytes);
+  // Waits until the pipeline has seen every byte given so far; returns its first error, if any.
+  runtime::Status drain();
+
+ private:
+  struct State;
+  static runtime::Status submit(const std::shared_ptr<State>& feed);
+  friend struct InspectionExecutor::Shared;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace airlock::gateway::inspect

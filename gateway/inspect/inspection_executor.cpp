@@ -1,0 +1,170 @@
+#include "airlock/gateway/inspect/inspection_executor.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace airlock::gateway::inspect {
+
+using runtime::Status;
+
+namespace {
+// Batches a feed may have waiting before its caller waits for the worker (back-pressure on the sender).
+constexpr std::size_t kMaxBatchesPerFeed = 4;
+}  // namespace
+
+struct InspectionFeed::State {
+  InspectionPipeline* pipeline = nullptr;
+  std::shared_ptr<InspectionExecutor::Shared> shared;
+  std::vector<char> pending;  // the batch being filled; touched by the caller only
+  // Guarded by Shared::mutex.
+  std::deque<std::vector<char>> queue;
+  std::vector<std::vector<char>> spare;  // processed batches, kept for reuse
+  bool scheduled = false;                // in the ready list or being processed by a worker
+  Status error = Status::ok();
+  std::condition_variable progress;  // a batch was processed
+};
+
+struct InspectionExecutor::Shared {
+  InspectionExecutorOptions options;
+  mutable std::mutex mutex;
+  std::condition_variable work;
+  std::deque<std::shared_ptr<InspectionFeed::State>> ready;
+  std::size_t queued_bytes = 0;
+  bool stopping = false;
+  std::vector<std::thread> workers;
+
+  void run() {
+    std::unique_lock lock(mutex);
+    for (;;) {
+      work.wait(lock, [&] { return stopping || !ready.empty(); });
+      if (ready.empty()) return;  // stopping, and nothing left
+      std::shared_ptr<InspectionFeed::State> feed = std::move(ready.front());
+      ready.pop_front();
+      while (!feed->queue.empty()) {
+        std::vector<char> batch = std::move(feed->queue.front());
+        feed->queue.pop_front();
+        bool failed = !feed->error;
+        lock.unlock();
+        Status status = failed ? Status::ok() : feed->pipeline->update(batch);
+        lock.lock();
+        queued_bytes -= batch.size();
+        if (!status && feed->error) feed->error = std::move(status);
+        batch.clear();
+        if (feed->spare.size() < 2) feed->spare.push_back(std::move(batch));
+        feed->progress.notify_all();
+      }
+      feed->scheduled = false;
+      feed->progress.notify_all();
+    }
+  }
+};
+
+InspectionExecutor::InspectionExecutor(InspectionExecutorOptions options) : shared_(std::make_shared<Shared>()) {
+  shared_->options = options;
+  if (shared_->options.batch_bytes == 0) shared_->options.batch_bytes = 1;
+  for (unsigned i = 0; i < options.threads; ++i) {
+    shared_->workers.emplace_back([shared = shared_.get()] { shared->run(); });
+  }
+}
+
+InspectionExecutor::~InspectionExecutor() {
+  {
+    std::lock_guard lock(shared_->mutex);
+    shared_->stopping = true;
+  }
+  shared_->work.notify_all();
+  for (std::thread& worker : shared_->workers) worker.join();
+}
+
+const InspectionExecutorOptions& InspectionExecutor::options() const { return shared_->options; }
+
+std::size_t InspectionExecutor::queued_bytes() const {
+  std::lock_guard lock(shared_->mutex);
+  return shared_->queued_bytes;
+}
+
+InspectionFeed::InspectionFeed(InspectionExecutor& executor, InspectionPipeline& pipeline)
+    : state_(std::make_shared<State>()) {
+  state_->pipeline = &pipeline;
+  state_->shared = executor.shared_;
+}
+
+InspectionFeed::~InspectionFeed() { (void)drain(); }
+
+// Hands the caller's pending batch to a worker, or inspects it here when no worker may take it.
+Status InspectionFeed::submit(const std::shared_ptr<State>& feed) {
+  InspectionExecutor::Shared& shared = *feed->shared;
+  std::vector<char>& pending = feed->pending;
+  if (pending.empty()) return Status::ok();
+  std::unique_lock lock(shared.mutex);
+  if (!feed->error) return feed->error;
+  bool over_budget = shared.queued_bytes + pending.size() > shared.options.max_queued_bytes;
+  if (shared.workers.empty() || over_budget) {
+    // In order: whatever the worker holds goes first, then these bytes on this thread.
+    feed->progress.wait(lock, [&] { return !feed->scheduled; });
+    if (!feed->error) return feed->error;
+    lock.unlock();
+    Status status = feed->pipeline->update(pending);
+    pending.clear();
+    if (!status) {
+      lock.lock();
+      feed->error = status;
+    }
+    return status;
+  }
+  feed->progress.wait(lock, [&] { return feed->queue.size() < kMaxBatchesPerFeed; });
+  shared.queued_bytes += pending.size();
+  feed->queue.push_back(std::move(pending));
+  if (!feed->spare.empty()) {
+    pending = std::move(feed->spare.back());
+    feed->spare.pop_back();
+  } else {
+    pending = {};
+  }
+  if (!feed->scheduled) {
+    feed->scheduled = true;
+    shared.ready.push_back(feed);
+    lock.unlock();
+    shared.work.notify_one();
+  }
+  return Status::ok();
+}
+
+Status InspectionFeed::update(std::span<const char> bytes) {
+  if (state_->shared->workers.empty()) {
+    // No workers: straight into the pipeline, without a copy.
+    if (!state_->error) return state_->error;
+    Status status = state_->pipeline->update(bytes);
+    if (!status) state_->error = status;
+    return status;
+  }
+  std::size_t batch = state_->shared->options.batch_bytes;
+  while (!bytes.empty()) {
+    std::vector<char>& pending = state_->pending;
+    if (pending.capacity() < batch) pending.reserve(batch);
+    std::size_t take = std::min(bytes.size(), batch - std::min(batch, pending.size()));
+    if (take == 0) take = bytes.size();
+    pending.insert(pending.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(take));
+    bytes = bytes.subspan(take);
+    if (pending.size() >= batch) {
+      if (Status status = submit(state_); !status) return status;
+    }
+  }
+  std::lock_guard lock(state_->shared->mutex);
+  return state_->error;
+}
+
+Status InspectionFeed::drain() {
+  Status submitted = submit(state_);
+  std::unique_lock lock(state_->shared->mutex);
+  state_->progress.wait(lock, [&] { return !state_->scheduled; });
+  if (!state_->error) return state_->error;
+  return submitted;
+}
+
+}  // namespace airlock::gateway::inspect

@@ -1,0 +1,124 @@
+#include "airlock/gateway/inspect/inspection_executor.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace airlock::gateway::inspect {
+namespace {
+
+// A CSV with NHS numbers, postcodes and emails spread over many rows, so identifiers and table statistics
+// depend on every byte arriving in order.
+std::string sample_csv(std::size_t rows) {
+  std::string text = "nhs_number,postcode,email,count\n";
+  std::mt19937 random(7);
+  const char* numbers[] = {"9434765919", "4010232137", "9434765870"};
+  for (std::size_t i = 0; i < rows; ++i) {
+    text += std::string(numbers[i % 3]) + ",SW1A 1AA,person" + std::to_string(i) + "@example.org," +
+            std::to_string(random() % 1000) + "\n";
+  }
+  return text;
+}
+
+InspectionOptions csv_options(std::size_t size) {
+  InspectionOptions options;
+  options.declared = {"cohort.csv", "text/csv", size};
+  return options;
+}
+
+// Feeds `data` in chunks of `chunk` bytes directly, the reference.
+InspectionReport direct(const std::string& data, std::size_t chunk) {
+  InspectionPipeline pipeline(csv_options(data.size()));
+  for (std::size_t at = 0; at < data.size(); at += chunk) {
+    EXPECT_TRUE(pipeline.update({data.data() + at, std::min(chunk, data.size() - at)}).is_ok());
+  }
+  EXPECT_TRUE(pipeline.finish("/nonexistent").is_ok());
+  return pipeline.report();
+}
+
+InspectionReport through(InspectionExecutor& executor, const std::string& data, std::size_t chunk) {
+  InspectionPipeline pipeline(csv_options(data.size()));
+  {
+    InspectionFeed feed(executor, pipeline);
+    for (std::size_t at = 0; at < data.size(); at += chunk) {
+      EXPECT_TRUE(feed.update({data.data() + at, std::min(chunk, data.size() - at)}).is_ok());
+    }
+    EXPECT_TRUE(feed.drain().is_ok());
+    EXPECT_EQ(pipeline.bytes_received(), data.size());
+  }
+  EXPECT_TRUE(pipeline.finish("/nonexistent").is_ok());
+  return pipeline.report();
+}
+
+void expect_same(const InspectionReport& got, const InspectionReport& want) {
+  EXPECT_EQ(got.size, want.size);
+  EXPECT_EQ(got.sha256, want.sha256);
+  EXPECT_EQ(got.type, want.type);
+  EXPECT_EQ(got.text, want.text);
+  EXPECT_EQ(got.identifiers.nhs_numbers, want.identifiers.nhs_numbers);
+  EXPECT_EQ(got.identifiers.postcodes, want.identifiers.postcodes);
+  EXPECT_EQ(got.identifiers.emails, want.identifiers.emails);
+  EXPECT_EQ(got.table.rows, want.table.rows);
+  EXPECT_EQ(got.table.columns, want.table.columns);
+}
+
+TEST(InspectionExecutor, WorkersSeeTheBytesInOrderAndFindWhatADirectPipelineFinds) {
+  std::string data = sample_csv(20000);
+  InspectionReport want = direct(data, 65536);
+  ASSERT_GT(want.identifiers.nhs_numbers, 0);
+  InspectionExecutor executor({.threads = 2, .max_queued_bytes = 8u << 20, .batch_bytes = 4096});
+  expect_same(through(executor, data, 1000), want);
+  expect_same(through(executor, data, 65536), want);
+  EXPECT_EQ(executor.queued_bytes(), 0u);
+}
+
+TEST(InspectionExecutor, OverTheByteBudgetTheCallerInspectsInOrder) {
+  std::string data = sample_csv(5000);
+  InspectionReport want = direct(data, 65536);
+  // A budget smaller than one batch: every batch is inspected on the caller's thread.
+  InspectionExecutor executor({.threads = 1, .max_queued_bytes = 100, .batch_bytes = 4096});
+  expect_same(through(executor, data, 3000), want);
+  InspectionExecutor inline_only({.threads = 0});
+  expect_same(through(inline_only, data, 3000), want);
+}
+
+TEST(InspectionExecutor, ManyFeedsAtOnceEachGetTheirOwnBytes) {
+  InspectionExecutor executor({.threads = 2, .max_queued_bytes = 1u << 20, .batch_bytes = 8192});
+  std::vector<std::string> files;
+  std::vector<InspectionReport> wants;
+  for (std::size_t i = 0; i < 8; ++i) {
+    files.push_back(sample_csv(500 + 300 * i));
+    wants.push_back(direct(files.back(), 65536));
+  }
+  std::vector<InspectionReport> gots(files.size());
+  std::vector<std::thread> callers;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    callers.emplace_back([&, i] { gots[i] = through(executor, files[i], 777); });
+  }
+  for (std::thread& caller : callers) caller.join();
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    SCOPED_TRACE(i);
+    expect_same(gots[i], wants[i]);
+  }
+}
+
+TEST(InspectionExecutor, APipelineErrorReachesTheCallerAndSticks) {
+  InspectionExecutor executor({.threads = 2, .max_queued_bytes = 8u << 20, .batch_bytes = 1024});
+  InspectionOptions options = csv_options(2000);  // declares 2,000 bytes; 10,000 arrive
+  InspectionPipeline pipeline(options);
+  InspectionFeed feed(executor, pipeline);
+  std::string data = sample_csv(1000).substr(0, 10000);
+  runtime::Status last = runtime::Status::ok();
+  for (std::size_t at = 0; at < data.size() && last.is_ok(); at += 500) last = feed.update({data.data() + at, 500});
+  runtime::Status drained = feed.drain();
+  ASSERT_FALSE(drained.is_ok());
+  EXPECT_NE(drained.message().find("2000"), std::string::npos) << drained.message();
+  EXPECT_FALSE(feed.update({data.data(), 10}).is_ok());
+  EXPECT_LE(pipeline.bytes_received(), 2000u);
+}
+
+}  // namespace
+}  // namespace airlock::gateway::inspect
