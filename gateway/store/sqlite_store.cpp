@@ -160,6 +160,10 @@ FROM (SELECT id, updated_at,
                   THEN json_extract(decision_json, '$.reviewers.approvals') ELSE 1 END AS approvals
       FROM transfers WHERE state = 'in_review');
 )sql",
+      // 3: data sources and imports (sqlite_registry.cpp).
+      registry_migration(),
+      // 4: reviewer workspaces (sqlite_reviewer_workspaces.cpp).
+      reviewer_workspaces_migration(),
   };
   return kMigrations;
 }
@@ -497,7 +501,8 @@ Result<Transfer> SqliteTransferStore::transition_locked(const std::string& id, c
   if (from == TransferState::kFailed && !current->retryable) {
     return Error{"conflict: transfer " + id + " failed for good (" + current->reason + "); it cannot be retried"};
   }
-  // Returned to the requester, who replaces the files: the bytes start again from zero.
+  // Returned to the requester, who replaces the files: the bytes start again from zero, and the upload's
+  // expiry window starts again too.
   const bool restart = from == TransferState::kReturned && change.to == TransferState::kReceiving;
   {
     Result<std::unique_ptr<Statement>> update = db_->prepare(
@@ -505,7 +510,9 @@ Result<Transfer> SqliteTransferStore::transition_locked(const std::string& id, c
         "decision_json = coalesce(?6, decision_json), facts_json = coalesce(?7, facts_json), "
         "sha256 = CASE WHEN ?10 THEN '' ELSE coalesce(?8, sha256) END, "
         "byte_offset = CASE WHEN ?10 THEN 0 ELSE byte_offset END, "
-        "total_length = CASE WHEN ?10 THEN NULL ELSE total_length END "
+        "total_length = CASE WHEN ?10 THEN NULL ELSE total_length END, "
+        // New files get as long to arrive as the first ones had.
+        "expires_at = CASE WHEN ?10 AND expires_at > 0 THEN ?5 + (expires_at - created_at) ELSE expires_at END "
         "WHERE id = ?1 AND state = ?9");
     if (!update) return update.error();
     Statement& statement = **update;

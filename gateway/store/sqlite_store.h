@@ -24,6 +24,10 @@ inline constexpr const char* kTransferColumns =
     "updated_at, expires_at";
 
 Transfer read_transfer(const sqlite::Statement& row);
+// --- data sources and imports: the schema step that adds their tables (sqlite_registry.cpp).
+const char* registry_migration();
+// --- reviewer workspaces: the schema step that adds their table (sqlite_reviewer_workspaces.cpp).
+const char* reviewer_workspaces_migration();
 // Parses a JSON object (or "" as {}); "invalid: WHAT must be a JSON object" for anything else.
 Result<nlohmann::json> parse_object(const std::string& text, std::string_view what);
 // Compact JSON with sorted keys; invalid UTF-8 replaced.
@@ -103,6 +107,23 @@ class SqliteTransferStore final : public TransferStore {
   Status mark_retry(std::int64_t id, UnixMillis next_attempt_at, const std::string& error, UnixMillis now) override;
   Status mark_failed(std::int64_t id, const std::string& error, UnixMillis now) override;
   Result<Notification> notification(std::int64_t id) override;
+
+  // --- data sources and imports (sqlite_registry.cpp)
+  Result<DataSourceRecord> register_datasource(const DataSourceRecord& registration, const std::string& actor,
+                                               UnixMillis now) override;
+  Result<DataSourceRecord> datasource(const std::string& ns, const std::string& name) override;
+  Result<std::vector<DataSourceRecord>> datasources(const std::string& ns) override;
+  Result<bool> accepts_uploads(const std::string& name) override;
+  Result<std::vector<Transfer>> list_in_namespace(const TransferFilter& filter, const std::string& ns) override;
+  Result<Transfer> record_import(const ImportRecord& record, UnixMillis now) override;
+  Result<ImportRecord> import_record(const std::string& run_id) override;
+
+  // --- reviewer workspaces (sqlite_reviewer_workspaces.cpp)
+  Result<WorkspaceRequest> request_reviewer_workspace(const std::string& transfer_id, const Actor& reviewer,
+                                                      const std::string& url, UnixMillis now) override;
+  Result<ReviewerWorkspace> reviewer_workspace(const std::string& transfer_id) override;
+  Result<std::map<std::string, TransferReview>> transfer_reviews(const std::vector<std::string>& transfer_ids) override;
+  // --- end reviewer workspaces
 
  private:
   static constexpr std::size_t kMaxListLimit = 1000;

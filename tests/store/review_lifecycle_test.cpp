@@ -56,6 +56,25 @@ const Actor kAnn{"ann", {"data-approver"}};
 const Actor kBob{"bob", {"data-approver"}};
 const Actor kLead{"gina", {"governance-lead"}};
 
+TEST(ReviewResubmission, NewFilesGetAsLongToArriveAsTheFirstOnes) {
+  auto store = open_store(":memory:");
+  NewTransfer request = upload_request("alice");
+  request.expires_at = kNow + 1000;  // a 1 s window from creation
+  Transfer transfer = store->create(request, kNow).value();
+  ASSERT_TRUE(store->transition(transfer.id, to(S::kReceiving), kNow));
+  ASSERT_TRUE(store->advance_offset(transfer.id, 0, 1024, kNow));
+  ASSERT_TRUE(store->transition(transfer.id, to(S::kInspecting), kNow));
+  decide_and_review(*store, transfer.id, {"data-approver"}, 1);
+  ASSERT_TRUE(store->vote(transfer.id, kAnn, {VoteKind::kReturn, "add the codebook", Visibility::kPublic}, kNow));
+
+  const UnixMillis later = kNow + 86'400'000;  // resubmitted a day later
+  Result<Transfer> resubmitted = store->resubmit(transfer.id, kAlice, /*replace_files=*/true, later);
+  ASSERT_TRUE(resubmitted) << resubmitted.message();
+  EXPECT_EQ(resubmitted->expires_at, later + 1000);
+  EXPECT_TRUE(store->expired(later + 999)->empty());
+  EXPECT_EQ(store->expired(later + 1001)->size(), 1u);
+}
+
 TEST(ReviewResubmission, AReturnedTransferComesBackAsAFreshCaseAndOldVotesDoNotCount) {
   auto store = open_store(":memory:");
   Transfer transfer = in_review(*store, {"data-approver"}, 2);

@@ -3,6 +3,7 @@
 // Thread-safe: one TransferStore may be used from every thread of the gateway.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +60,59 @@ struct AuditVerification {
   std::int64_t first_broken = 0;        // sequence of the first event whose hash or link is wrong; 0 if intact
   std::string problem;                  // "event 42: hash does not match its contents", "event 43: ..."
 };
+
+// --- data sources and imports
+// A data source registered with the gateway (by k8s-sync for uploads, or by an import report).
+struct DataSourceRecord {
+  std::string ns;
+  std::string name;
+  std::string type;  // Import | Uploaded
+  std::string project;
+  std::string display_name;
+  std::string pvc_namespace;
+  std::string pvc;
+  std::string registered_by;  // the user (k8s-sync's token) or "import report"
+  UnixMillis created_at = 0;
+  UnixMillis updated_at = 0;
+};
+
+// An import run as `airlock import` reports it (docs/import.md, "The report to the gateway").
+struct ImportRecord {
+  std::string run_id;  // 32 lower-case hex; the transfer's id
+  std::string ns;
+  std::string datasource;
+  std::string project;
+  std::string outcome;  // approved | escalated | denied | failed
+  std::string reason;
+  std::string location;  // where the importer left the bytes (its PVC path), "" when discarded
+  std::string policy_set;
+  std::string decision_json;  // the combined runtime::Decision JSON; "" when the import failed
+  std::uint64_t total_size = 0;
+  std::uint64_t files = 0;
+  std::string report_json;  // the whole report, kept as sent
+  std::string reporter;     // who posted it
+  UnixMillis reported_at = 0;
+};
+
+// --- reviewer workspaces
+// A reviewer asked for a workspace in which to examine a transfer under review (k8s-sync materialises it).
+// One per case: asking again on the same case returns the first request.
+struct ReviewerWorkspace {
+  std::string transfer_id;
+  std::int64_t case_id = 0;
+  std::int32_t round = 0;
+  std::string requested_by;
+  UnixMillis requested_at = 0;
+  std::string url;  // from the server's reviews.workspace_url template; may be empty
+};
+
+// What the TRANSFER JSON shows about a transfer's review: its latest case (with its votes) and that case's
+// reviewer workspace, when there are.
+struct TransferReview {
+  std::optional<ReviewCase> latest;
+  std::optional<ReviewerWorkspace> workspace;
+};
+// --- end reviewer workspaces
 
 // Error messages that callers map to HTTP statuses start with one of these codes and a colon:
 // "not_found: ...", "conflict: ..." (a stale offset or a transition the lifecycle forbids),
@@ -158,6 +212,48 @@ class TransferStore {
   // Given up: kept, with the error, for an operator.
   virtual Status mark_failed(std::int64_t id, const std::string& error, UnixMillis now) = 0;
   virtual Result<Notification> notification(std::int64_t id) = 0;
+
+  // --- data sources and imports (docs/api.md "Data sources and imports"). Errors: "invalid:", "not_found:",
+  // "conflict:". Data sources are registered by k8s-sync (PUT /api/v1/datasources/NS/NAME); an import report
+  // (POST /api/v1/imports) registers its data source as type Import when it is not registered yet.
+
+  // Registers or updates a data source (keyed by namespace and name); idempotent: the same registration again
+  // changes nothing and appends no audit event. A change is audited as "datasource_registered" (no transfer).
+  virtual Result<DataSourceRecord> register_datasource(const DataSourceRecord& registration, const std::string& actor,
+                                                       UnixMillis now) = 0;
+  virtual Result<DataSourceRecord> datasource(const std::string& ns, const std::string& name) = 0;
+  // The registrations in `ns` (every namespace when empty), ordered by namespace and name.
+  virtual Result<std::vector<DataSourceRecord>> datasources(const std::string& ns) = 0;
+  // Whether a data source called `name` is registered with type Uploaded in any namespace.
+  virtual Result<bool> accepts_uploads(const std::string& name) = 0;
+  // list() restricted to transfers whose data source is registered in `ns`.
+  virtual Result<std::vector<Transfer>> list_in_namespace(const TransferFilter& filter, const std::string& ns) = 0;
+  // Records an import run as a transfer of channel "import" whose id is the run id, in one transaction with its
+  // audit events: approved -> released (the importer released it), denied, failed, or escalated -> in_review
+  // (a case opens, as for an upload). The same run reported again returns the stored transfer unchanged
+  // ("conflict:" when it names another data source).
+  virtual Result<Transfer> record_import(const ImportRecord& record, UnixMillis now) = 0;
+  // The stored report of an import run ("not_found:" for another transfer).
+  virtual Result<ImportRecord> import_record(const std::string& run_id) = 0;
+
+  // --- reviewer workspaces (docs/reviews.md "Reviewer workspaces"). A reviewer of the transfer's open case
+  // (not its requester, holding a role the case lists) asks for a workspace: recorded with the case and
+  // audited as "reviewer_workspace_requested", in one transaction. "conflict:" when the transfer has no open
+  // case, "forbidden:" for anyone else. Asking again on the same case returns the first request unchanged
+  // (`created` false) and appends nothing.
+  struct WorkspaceRequest {
+    ReviewerWorkspace workspace;
+    bool created = false;
+  };
+  virtual Result<WorkspaceRequest> request_reviewer_workspace(const std::string& transfer_id, const Actor& reviewer,
+                                                              const std::string& url, UnixMillis now) = 0;
+  // The workspace requested for the transfer's latest case ("not_found:" when none was).
+  virtual Result<ReviewerWorkspace> reviewer_workspace(const std::string& transfer_id) = 0;
+  // The latest case (with its votes and tally) and its workspace for each of `transfer_ids`, in a fixed number
+  // of queries however many there are (for transfer lists); transfers never reviewed are left out of the map.
+  virtual Result<std::map<std::string, TransferReview>> transfer_reviews(
+      const std::vector<std::string>& transfer_ids) = 0;
+  // --- end reviewer workspaces
 };
 
 // The hash of the event before the first one.
