@@ -86,6 +86,18 @@ std::string default_namespace() {
 }
 
 int run_import(const CommandSpec& spec, const ParsedArguments& arguments, Console& console) {
+  if (arguments.has("--release")) {  // k8s-sync's release Job: reviewers approved an escalated import
+    if (!arguments.has("--output")) return usage_error(spec, "--output DIR is required", console);
+    runtime::Status released =
+        gateway::import::release_quarantined(arguments.value("--output"), arguments.value("--release"));
+    if (!released) {
+      console.err << "error: " << released.message() << "\n";
+      return 1;
+    }
+    console.err << "released import " << arguments.value("--release") << " to " << arguments.value("--output")
+                << "/released\n";
+    return 0;
+  }
   std::string datasource_argument = arguments.value("--datasource");
   std::string datasource_file = arguments.value("--datasource-file");
   if (datasource_argument.empty() == datasource_file.empty()) {
@@ -188,7 +200,10 @@ CommandSpec import_command() {
                 {.name = "--timeout", .value_name = "SECONDS", .help = "connect and idle timeout (30 / 60)"},
                 {.name = "--run-id", .value_name = "ID", .help = "32 hex characters naming this run (random)"},
                 {.name = "--json", .value_name = "", .help = "print the report (docs/import.md) instead of a line"},
-                {.name = "--quiet", .value_name = "", .help = "no progress lines on stderr"}},
+                {.name = "--quiet", .value_name = "", .help = "no progress lines on stderr"},
+                {.name = "--release",
+                 .value_name = "RUN",
+                 .help = "release DIR/quarantine/RUN to DIR/released (an escalated import approved in review)"}},
       .max_positionals = 0,
       .examples = {"airlock import --datasource /etc/airlock/import/datasource.json --credentials /etc/airlock/import "
                    "--output /data",

@@ -694,6 +694,31 @@ runtime::Decision combine_decisions(const std::vector<runtime::Decision>& decisi
   return combined;
 }
 
+Status release_quarantined(const std::string& output_dir, const std::string& run_id) {
+  const bool valid = run_id.size() == 32 && std::all_of(run_id.begin(), run_id.end(), [](char c) {
+                       return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                     });
+  if (!valid) return Error{"the run id must be 32 lower-case hex characters"};
+  const fs::path output(output_dir);
+  const fs::path kept = output / kQuarantineDirectory / run_id;
+  const fs::path released = output / kReleasedDirectory;
+  std::error_code error;
+  if (!fs::is_directory(kept, error)) {
+    std::ifstream crate(released / "ro-crate-metadata.json");
+    std::ostringstream text;
+    text << crate.rdbuf();
+    if (crate && text.str().find("#import-" + run_id) != std::string::npos) return Status::ok();  // done before
+    return Error{"nothing to release: " + kept.string() + " does not exist"};
+  }
+  const fs::path staging = output / ".airlock-staging" / run_id;
+  fs::create_directories(staging, error);
+  if (error) return Error{"creating " + staging.string() + ": " + error.message()};
+  if (Status moved = replace_directory(kept, released, staging / "previous"); !moved) return moved;
+  (void)sync_path(output);
+  fs::remove_all(staging, error);
+  return Status::ok();
+}
+
 ImportResult run_import(const ImportOptions& options) {
   ImportRun run(options);
   return run.run();

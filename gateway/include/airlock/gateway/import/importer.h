@@ -68,4 +68,9 @@ runtime::Decision combine_decisions(const std::vector<runtime::Decision>& decisi
 
 ImportResult run_import(const ImportOptions& options);
 
+// Releases an escalated import after reviewers approved it (`airlock import --release RUN`, run by k8s-sync's
+// release Job): renames output_dir/quarantine/RUN to output_dir/released atomically, as an approved run is
+// released. Idempotent: when the quarantine is gone and released/ro-crate-metadata.json is that run's, it succeeds.
+runtime::Status release_quarantined(const std::string& output_dir, const std::string& run_id);
+
 }  // namespace airlock::gateway::import
