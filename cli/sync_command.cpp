@@ -126,6 +126,7 @@ int run_sync(const CommandSpec& /*spec*/, const ParsedArguments& arguments, Cons
   set("--import-image", options.import_image);
   set("--reviewer-image", options.reviewer_image);
   set("--credentials-secret", options.credentials_secret);
+  set("--gateway", options.import_gateway_url);  // import Jobs report their runs there
   if (arguments.has("--render")) return render(arguments, options, console);
   if (!arguments.positionals().empty()) {
     console.err << "error: data source files are read only with --render DIR\n";

@@ -64,6 +64,11 @@ const std::set<std::string> kReviewStates = {"escalated", "in_review"};
 
 bool is_approved(const TransferUpdate& transfer) { return kApprovedStates.count(transfer.state) != 0; }
 bool in_review(const TransferUpdate& transfer) { return kReviewStates.count(transfer.state) != 0; }
+// A reviewer asked for a workspace for a transfer still in review.
+bool wants_workspace(const TransferUpdate& transfer) {
+  return in_review(transfer) && transfer.reviewer_workspace.has_value();
+}
+bool is_import(const TransferUpdate& transfer) { return transfer.channel == "import"; }
 
 const TransferUpdate* latest(const std::vector<TransferUpdate>& transfers,
                              bool (*accept)(const TransferUpdate&) = nullptr) {
@@ -179,10 +184,20 @@ Json restricted_container_security() {
           {"seccompProfile", {{"type", "RuntimeDefault"}}}};
 }
 
+// exit codes of `airlock import` (docs/import.md): 3 escalated (kept for review) and 4 denied are decisions, so
+// the Job fails at once instead of retrying; a Pod evicted or preempted (DisruptionTarget) is not counted.
+Json import_pod_failure_policy() {
+  return {{"rules",
+           Json::array({{{"action", "FailJob"},
+                         {"onExitCodes", {{"containerName", "import"}, {"operator", "In"}, {"values", {3, 4}}}}},
+                        {{"action", "Ignore"},
+                         {"onPodConditions", Json::array({{{"type", "DisruptionTarget"}, {"status", "True"}}})}}})}};
+}
+
 Json import_job(const Json& datasource, const ControllerOptions& options) {
   const std::string name = import_job_name(datasource);
   Json pod_labels = labels_for(datasource, "import");
-  return {
+  Json job = {
       {"apiVersion", "batch/v1"},
       {"kind", "Job"},
       {"metadata", child_metadata(datasource, name, options.storage_ns, "import")},
@@ -211,6 +226,37 @@ Json import_job(const Json& datasource, const ControllerOptions& options) {
                            {"secret",
                             {{"secretName", child_name(name_of(datasource), "import-credentials")},
                              {"defaultMode", 0400}}}}})}}}}}}}};
+  job["spec"]["podFailurePolicy"] = import_pod_failure_policy();
+  if (!options.import_gateway_url.empty()) {
+    Json& pod = job["spec"]["template"]["spec"];
+    Json& container = pod["containers"][0];
+    for (const std::string& arg : {std::string("--gateway"), options.import_gateway_url, std::string("--token-file"),
+                                   std::string("/etc/airlock/gateway/token")}) {
+      container["args"].push_back(arg);
+    }
+    container["volumeMounts"].push_back(
+        {{"name", "gateway-token"}, {"mountPath", "/etc/airlock/gateway"}, {"readOnly", true}});
+    pod["volumes"].push_back(
+        {{"name", "gateway-token"},
+         {"secret", {{"secretName", options.import_gateway_token_secret}, {"defaultMode", 0400}, {"optional", true}}}});
+  }
+  return job;
+}
+
+// Releases an import that reviewers approved: `airlock import --release RUN` renames DIR/quarantine/RUN to
+// DIR/released on the data source's volume (atomically, as the importer releases an approved import).
+Json release_job(const Json& datasource, const ControllerOptions& options, const std::string& run_id) {
+  Json job = import_job(datasource, options);
+  job["metadata"] = child_metadata(datasource, release_job_name(datasource, run_id), options.storage_ns, "release");
+  job["metadata"]["annotations"]["xlscsde.nhs.uk/transfer"] = run_id;
+  Json& pod = job["spec"]["template"]["spec"];
+  job["spec"]["template"]["metadata"]["labels"] = labels_for(datasource, "release");
+  job["spec"].erase("podFailurePolicy");
+  pod["containers"][0]["args"] = Json::array({"import", "--release", run_id, "--output", "/data"});
+  pod["containers"][0]["volumeMounts"] = Json::array({{{"name", "data"}, {"mountPath", "/data"}}});
+  pod["volumes"] =
+      Json::array({{{"name", "data"}, {"persistentVolumeClaim", {{"claimName", data_pvc_name(datasource)}}}}});
+  return job;
 }
 
 Json pvc(const Json& datasource, const ControllerOptions& options, bool staging) {
@@ -224,11 +270,11 @@ Json pvc(const Json& datasource, const ControllerOptions& options, bool staging)
             {"resources", {{"requests", {{"storage", options.storage_size}}}}}}}};
 }
 
-Json reviewer_deployment(const Json& datasource, const ControllerOptions& options) {
+Json reviewer_deployment(const Json& datasource, const ControllerOptions& options, const TransferUpdate& transfer) {
   Json selector = {{"app.kubernetes.io/component", "reviewer"},
                    {"app.kubernetes.io/instance", label_value(name_of(datasource))}};
   Json pod_labels = labels_for(datasource, "reviewer");
-  return {
+  Json deployment = {
       {"apiVersion", "apps/v1"},
       {"kind", "Deployment"},
       {"metadata",
@@ -255,6 +301,17 @@ Json reviewer_deployment(const Json& datasource, const ControllerOptions& option
             {"volumes", Json::array({{{"name", "review-data"},
                                       {"persistentVolumeClaim",
                                        {{"claimName", data_pvc_name(datasource)}, {"readOnly", true}}}}})}}}}}}}};
+  deployment["metadata"]["annotations"]["xlscsde.nhs.uk/transfer"] = transfer.id;
+  Json& container = deployment["spec"]["template"]["spec"]["containers"][0];
+  container["env"].push_back({{"name", "AIRLOCK_TRANSFER"}, {"value", transfer.id}});
+  container["env"].push_back(
+      {{"name", "AIRLOCK_REVIEW_REQUESTED_BY"}, {"value", transfer.reviewer_workspace->requested_by}});
+  if (!transfer.reviewer_workspace->url.empty()) {
+    container["env"].push_back({{"name", "AIRLOCK_REVIEW_URL"}, {"value", transfer.reviewer_workspace->url}});
+  }
+  // An escalated import waits in DIR/quarantine/RUN on the data source's volume: only that run is mounted.
+  if (is_import(transfer)) container["volumeMounts"][0]["subPath"] = "quarantine/" + transfer.id;
+  return deployment;
 }
 
 Json binding(const Json& datasource, const TransferUpdate& approved) {
@@ -411,6 +468,18 @@ void reflect_import(Json& status, const Json& datasource, const Json* job, std::
     status["dataState"] = "Completed";
     status["stage"] = "Imported";
     set_condition(status, "Imported", "True", "JobSucceeded", "job " + name_of(*job) + " succeeded", generation, now);
+  } else if (failed_reason == "PodFailurePolicy" && failed_message.find("exit code 3") != std::string::npos) {
+    // Escalated: the import waits in quarantine on the volume for reviewers; the gateway holds the case and a
+    // release Job follows their approval (reflect_import_review).
+    status["stage"] = "AwaitingReview";
+    set_condition(status, "Imported", "False", "Escalated",
+                  "job " + name_of(*job) + ": the import was escalated and awaits review", generation, now);
+  } else if (failed_reason == "PodFailurePolicy" && failed_message.find("exit code 4") != std::string::npos) {
+    status["dataState"] = "Failed";
+    status["stage"] = "ImportDenied";
+    status["failureReason"] = "the policies denied the import; nothing was released";
+    set_condition(status, "Imported", "False", "Denied", "job " + name_of(*job) + ": the policies denied the import",
+                  generation, now);
   } else if (!failed_reason.empty()) {
     status["dataState"] = "Failed";
     status["stage"] = "ImportFailed";
@@ -425,7 +494,63 @@ void reflect_import(Json& status, const Json& datasource, const Json* job, std::
   }
 }
 
+// An Import source whose import escalated: the import transfer's review, then the release Job.
+void reflect_import_review(Json& status, const Json& datasource, const std::vector<TransferUpdate>& transfers,
+                           const Json* release_job, std::int64_t generation, TimePoint now) {
+  const std::string stage = str(status, "stage");
+  if (stage != "AwaitingReview" && stage != "InReview" && stage != "Releasing" && stage != "ReleaseFailed") return;
+  const TransferUpdate* newest = latest(transfers, is_import);
+  if (newest == nullptr) return;  // not reported yet
+  if (in_review(*newest)) {
+    status["stage"] = "InReview";
+    return;
+  }
+  static const std::set<std::string> kStopped = {"rejected", "returned", "denied", "failed", "revoked"};
+  if (kStopped.count(newest->state) != 0) {
+    status["dataState"] = "Failed";
+    status["stage"] = stage_for(newest->state);
+    status["failureReason"] = "import " + newest->id + ": " + decision_summary(*newest);
+    set_condition(status, "Imported", "False", stage_for(newest->state), "import " + newest->id + " was not released",
+                  generation, now);
+    return;
+  }
+  if (newest->state != "approved") return;
+  status["stage"] = "Releasing";
+  static const Json kNoJob;
+  const Json& job_status = field(release_job == nullptr ? kNoJob : *release_job, "status");
+  const Json& conditions = field(job_status, "conditions");
+  bool complete = integer(job_status, "succeeded", 0) > 0;
+  bool failed = false;
+  for (const Json& condition : conditions.is_array() ? conditions : Json::array()) {
+    if (str(condition, "status") != "True") continue;
+    complete |= str(condition, "type") == "Complete";
+    failed |= str(condition, "type") == "Failed";
+  }
+  if (complete) {
+    status["dataState"] = "Completed";
+    status["stage"] = "Imported";
+    set_condition(
+        status, "Imported", "True", "Released",
+        "import " + newest->id + " approved in review and released by job " + release_job_name(datasource, newest->id),
+        generation, now);
+  } else if (failed) {
+    status["stage"] = "ReleaseFailed";
+    set_condition(status, "Imported", "False", "ReleaseFailed",
+                  "job " + release_job_name(datasource, newest->id) + " could not release import " + newest->id,
+                  generation, now);
+  }
+}
+
 }  // namespace
+
+const TransferUpdate* import_awaiting_release(const std::vector<TransferUpdate>& transfers) {
+  const TransferUpdate* newest = latest(transfers, is_import);
+  return newest != nullptr && newest->state == "approved" ? newest : nullptr;
+}
+
+std::string release_job_name(const Json& datasource, std::string_view run_id) {
+  return child_name(name_of(datasource), "release-" + std::string(run_id.substr(0, 12)));
+}
 
 std::string object_key(const Json& object) { return namespace_of(object) + "/" + name_of(object); }
 
@@ -480,8 +605,13 @@ DesiredState desired_children(const Json& datasource, const ControllerOptions& o
   } else {
     desired.remove.push_back(reference(resources::data_binding(), namespace_of(datasource), binding_name(name)));
   }
-  if (latest(*transfers, in_review) != nullptr) {
-    desired.apply.push_back(reviewer_deployment(datasource, options));
+  if (type == "Import") {
+    if (const TransferUpdate* release = import_awaiting_release(*transfers)) {
+      desired.apply.push_back(release_job(datasource, options, release->id));
+    }
+  }
+  if (const TransferUpdate* reviewing = latest(*transfers, wants_workspace)) {
+    desired.apply.push_back(reviewer_deployment(datasource, options, *reviewing));
   } else {
     desired.remove.push_back(reference(resources::deployment(), options.storage_ns, child_name(name, "review")));
   }
@@ -489,13 +619,17 @@ DesiredState desired_children(const Json& datasource, const ControllerOptions& o
 }
 
 Json desired_status(const Json& datasource, const ControllerOptions& /*options*/, const Json* import_job,
-                    const std::vector<TransferUpdate>* transfers, const std::string& problem, TimePoint now) {
+                    const std::vector<TransferUpdate>* transfers, const std::string& problem, TimePoint now,
+                    const Json* release_job) {
   Json status = field(datasource, "status").is_object() ? field(datasource, "status") : Json::object();
   std::int64_t generation = integer(field(datasource, "metadata"), "generation", 0);
   status["observedGeneration"] = generation;
   if (str(field(datasource, "spec"), "type") == "Import")
     reflect_import(status, datasource, import_job, generation, now);
   if (transfers != nullptr) reflect_transfers(status, datasource, *transfers, generation, now);
+  if (transfers != nullptr && str(field(datasource, "spec"), "type") == "Import") {
+    reflect_import_review(status, datasource, *transfers, release_job, generation, now);
+  }
   if (problem.empty()) {
     set_condition(status, "Synced", "True", "Reconciled", "", generation, now);
   } else {
@@ -795,11 +929,23 @@ Status Controller::reconcile_existing(Json datasource) {
       return Error{"read job " + import_job_name(datasource) + ": " + read.describe()};
     }
   }
+  std::optional<Json> release;
+  if (type == "Import" && transfers) {
+    if (const TransferUpdate* run = import_awaiting_release(*transfers)) {
+      ApiResponse read =
+          client_.get(resources::job().object_path(options_.storage_ns, release_job_name(datasource, run->id)));
+      if (read.ok()) {
+        release = read.body;
+      } else if (!read.not_found()) {
+        return Error{"read release job of " + run->id + ": " + read.describe()};
+      }
+    }
+  }
   std::string previous_state = status_string(datasource, "dataState");
   Json final_status;
   Status written = write_status(ns, name, [&](const Json& fresh) {
     Json status = desired_status(fresh, options_, job ? &*job : nullptr, transfers ? &*transfers : nullptr, problem,
-                                 clock_.now());
+                                 clock_.now(), release ? &*release : nullptr);
     if (type == "Uploaded" && feed_ != nullptr) {
       std::int64_t generation = integer(field(fresh, "metadata"), "generation", 0);
       if (registered) {

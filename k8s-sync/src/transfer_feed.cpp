@@ -32,6 +32,13 @@ Result<TransferUpdate> parse_transfer(const Json& item, std::size_t index) {
                            parse_time(item["updated_at"].get<std::string>(), at)) {
     update.updated_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
   }
+  if (item.contains("reviewer_workspace") && !item["reviewer_workspace"].is_null()) {
+    const Json& workspace = item["reviewer_workspace"];
+    if (!workspace.is_object()) return Error{where + ".reviewer_workspace: not an object"};
+    update.reviewer_workspace =
+        TransferUpdate::ReviewerWorkspace{string_field(workspace, "requested_by"),
+                                          string_field(workspace, "requested_at"), string_field(workspace, "url")};
+  }
   update.outcome = string_field(item, "outcome");  // the gateway's list carries the outcome at the top
   Json decision = item.contains("decision") ? item["decision"] : Json();
   if (decision.is_null() && item.contains("decision_json")) decision = item["decision_json"];

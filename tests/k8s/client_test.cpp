@@ -309,8 +309,22 @@ TEST(TransferFeed, ParsesTheGatewaysTransferList) {
   EXPECT_EQ((*parsed)[0].reviewers, std::vector<std::string>{"data-approver"});
   EXPECT_EQ((*parsed)[0].updated_at_ms, 5);
   EXPECT_EQ((*parsed)[1].reviewed_by, "r@nhs.net");
+  EXPECT_FALSE((*parsed)[0].reviewer_workspace.has_value());
   EXPECT_FALSE(parse_transfer_list(R"({"transfers": [{"state": "approved"}]})"));
   EXPECT_FALSE(parse_transfer_list("not json"));
+}
+
+TEST(TransferFeed, ParsesTheReviewerWorkspaceWhenOneWasRequested) {
+  runtime::Result<std::vector<TransferUpdate>> parsed = parse_transfer_list(R"({"transfers": [
+    {"id": "t1", "state": "in_review", "reviewer_workspace": {"requested_by": "rita",
+     "requested_at": "2026-11-29T09:00:00.000Z", "url": "https://review.example/t1"}},
+    {"id": "t2", "state": "in_review", "reviewer_workspace": null}], "next": null})");
+  ASSERT_TRUE(parsed) << parsed.message();
+  ASSERT_TRUE((*parsed)[0].reviewer_workspace.has_value());
+  EXPECT_EQ((*parsed)[0].reviewer_workspace->requested_by, "rita");
+  EXPECT_EQ((*parsed)[0].reviewer_workspace->url, "https://review.example/t1");
+  EXPECT_FALSE((*parsed)[1].reviewer_workspace.has_value());
+  EXPECT_FALSE(parse_transfer_list(R"([{"id": "t3", "state": "in_review", "reviewer_workspace": "yes"}])"));
 }
 
 TEST(TransferFeed, PollsTheGatewayWithABearerToken) {

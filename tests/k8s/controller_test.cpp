@@ -12,6 +12,12 @@ namespace {
 const std::string kImport = "example-data-source-1";
 const std::string kUpload = "ds-782b4a1f07234229980f75f2f651412a";
 
+TransferUpdate with_workspace(TransferUpdate update) {
+  update.reviewer_workspace =
+      TransferUpdate::ReviewerWorkspace{"rita", "2026-11-29T09:00:00.000Z", "https://review/t1"};
+  return update;
+}
+
 class ControllerTest : public ::testing::Test {
  protected:
   ControllerTest()
@@ -97,6 +103,129 @@ TEST_F(ControllerTest, FailedJobFailsTheImportWithTheReasonAndAnEvent) {
                       event["type"] == "Warning");
   }
   EXPECT_TRUE(found);
+}
+
+TEST_F(ControllerTest, ImportJobStopsRetryingOnceTheImportIsDecided) {
+  create_ready_import();
+  ASSERT_TRUE(controller_->reconcile("jupyterhub/" + kImport));
+  Json rules = server_.object(kJobs, job_name())["spec"]["podFailurePolicy"]["rules"];
+  ASSERT_EQ(rules.size(), 2u);
+  EXPECT_EQ(rules[0]["action"], "FailJob");
+  EXPECT_EQ(rules[0]["onExitCodes"]["operator"], "In");
+  EXPECT_EQ(rules[0]["onExitCodes"]["values"], Json::array({3, 4}));
+  EXPECT_EQ(rules[1]["action"], "Ignore");
+  EXPECT_EQ(rules[1]["onPodConditions"][0]["type"], "DisruptionTarget");
+  EXPECT_EQ(server_.object(kJobs, job_name())["spec"]["template"]["spec"]["restartPolicy"], "Never");
+}
+
+TEST_F(ControllerTest, ImportJobReportsToTheGatewayWhenOneIsConfigured) {
+  ControllerOptions options;
+  options.import_gateway_url = "http://airlock-gateway:8080";
+  controller_ = std::make_unique<Controller>(client_, &feed_, clock_, options);
+  create_ready_import();
+  ASSERT_TRUE(controller_->reconcile("jupyterhub/" + kImport));
+  Json pod = server_.object(kJobs, job_name())["spec"]["template"]["spec"];
+  std::string args = pod["containers"][0]["args"].dump();
+  EXPECT_NE(args.find(R"("--gateway","http://airlock-gateway:8080","--token-file","/etc/airlock/gateway/token")"),
+            std::string::npos)
+      << args;
+  EXPECT_EQ(pod["volumes"][2]["secret"]["secretName"], "airlock-import-gateway-token");
+}
+
+TEST_F(ControllerTest, DeniedImportFailsWithoutRetries) {
+  create_ready_import();
+  ASSERT_TRUE(controller_->reconcile("jupyterhub/" + kImport));
+  server_.put_status(kJobs, job_name(),
+                     {{"failed", 1},
+                      {"conditions",
+                       {{{"type", "Failed"},
+                         {"status", "True"},
+                         {"reason", "PodFailurePolicy"},
+                         {"message",
+                          "Container import for pod jupyterhub/x failed with exit code 4 matching FailJob "
+                          "rule at index 0"}}}}});
+  ASSERT_TRUE(controller_->reconcile("jupyterhub/" + kImport));
+  Json ds = datasource(kImport);
+  EXPECT_EQ(ds["status"]["dataState"], "Failed");
+  EXPECT_EQ(ds["status"]["stage"], "ImportDenied");
+  EXPECT_EQ(condition(ds, "Imported")["reason"], "Denied");
+}
+
+TEST_F(ControllerTest, EscalatedImportIsReviewedThenReleasedByAJob) {
+  const std::string run = "5f0c0123456789abcdef0123456789ab";
+  create_ready_import();
+  ASSERT_TRUE(controller_->reconcile("jupyterhub/" + kImport));
+  std::string import_job = job_name();
+  server_.put_status(kJobs, import_job,
+                     {{"failed", 1},
+                      {"conditions",
+                       {{{"type", "Failed"},
+                         {"status", "True"},
+                         {"reason", "PodFailurePolicy"},
+                         {"message",
+                          "Container import for pod jupyterhub/x failed with exit code 3 matching FailJob "
+                          "rule at index 0"}}}}});
+  ASSERT_TRUE(controller_->reconcile("jupyterhub/" + kImport));
+  Json ds = datasource(kImport);
+  EXPECT_EQ(ds["status"]["stage"], "AwaitingReview");
+  EXPECT_EQ(ds["status"]["dataState"], "READY");  // not failed: reviewers decide
+  EXPECT_EQ(condition(ds, "Imported")["reason"], "Escalated");
+
+  TransferUpdate reported = transfer(run, "in_review", 20, "escalate");
+  reported.channel = "import";
+  reported.datasource = kImport;
+  reported.workspace = "";
+  feed_.set(kImport, {with_workspace(reported)});
+  ASSERT_TRUE(controller_->reconcile("jupyterhub/" + kImport));
+  EXPECT_EQ(datasource(kImport)["status"]["stage"], "InReview");
+  Json review = server_.object(kDeployments, kImport + "-review");
+  ASSERT_TRUE(review.is_object());
+  Json mount = review["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0];
+  EXPECT_EQ(mount["subPath"], "quarantine/" + run);  // only the run under review, read-only
+  EXPECT_EQ(mount["readOnly"], true);
+  EXPECT_TRUE(server_.objects(kJobs).size() == 1u);  // no release before the approval
+
+  reported.state = "approved";
+  reported.reviewed_by = "ann";
+  reported.updated_at_ms = 30;
+  feed_.set(kImport, {reported});
+  ASSERT_TRUE(controller_->reconcile("jupyterhub/" + kImport));
+  EXPECT_TRUE(server_.object(kDeployments, kImport + "-review").is_null());
+  Json release = server_.object(kJobs, kImport + "-release-" + run.substr(0, 12));
+  ASSERT_TRUE(release.is_object());
+  EXPECT_EQ(release["spec"]["template"]["spec"]["containers"][0]["args"],
+            Json::array({"import", "--release", run, "--output", "/data"}));
+  EXPECT_EQ(release["spec"]["template"]["spec"]["volumes"].size(), 1u);  // the data volume, no credentials
+  EXPECT_EQ(datasource(kImport)["status"]["stage"], "Releasing");
+
+  server_.put_status(kJobs, kImport + "-release-" + run.substr(0, 12),
+                     {{"succeeded", 1}, {"conditions", {{{"type", "Complete"}, {"status", "True"}}}}});
+  ASSERT_TRUE(controller_->reconcile("jupyterhub/" + kImport));
+  ds = datasource(kImport);
+  EXPECT_EQ(ds["status"]["dataState"], "Completed");
+  EXPECT_EQ(ds["status"]["stage"], "Imported");
+  EXPECT_EQ(condition(ds, "Imported")["reason"], "Released");
+}
+
+TEST_F(ControllerTest, RejectedImportFailsAndIsNeverReleased) {
+  const std::string run = "6a0c0123456789abcdef0123456789ab";
+  create_ready_import();
+  ASSERT_TRUE(controller_->reconcile("jupyterhub/" + kImport));
+  server_.put_status(kJobs, job_name(),
+                     {{"conditions",
+                       {{{"type", "Failed"},
+                         {"status", "True"},
+                         {"reason", "PodFailurePolicy"},
+                         {"message", "Container import failed with exit code 3 matching FailJob rule at index 0"}}}}});
+  ASSERT_TRUE(controller_->reconcile("jupyterhub/" + kImport));
+  TransferUpdate reported = transfer(run, "rejected", 20, "escalate", "ann");
+  reported.channel = "import";
+  feed_.set(kImport, {reported});
+  ASSERT_TRUE(controller_->reconcile("jupyterhub/" + kImport));
+  Json ds = datasource(kImport);
+  EXPECT_EQ(ds["status"]["dataState"], "Failed");
+  EXPECT_EQ(ds["status"]["stage"], "Rejected");
+  EXPECT_TRUE(server_.object(kJobs, kImport + "-release-" + run.substr(0, 12)).is_null());
 }
 
 TEST_F(ControllerTest, ImportWaitsForReadyAndDoesNotRestartOnceStaged) {
@@ -200,6 +329,10 @@ TEST_F(ControllerTest, EscalationStartsAReviewerWorkspaceWithOnlyTheStagingVolum
   server_.put(kDataSources, uploaded_datasource(kUpload));
   feed_.set(kUpload, {transfer("t1", "escalated", 10, "escalate")});
   ASSERT_TRUE(controller_->reconcile("jupyterhub/" + kUpload));
+  // No reviewer asked for a workspace yet: none runs.
+  EXPECT_TRUE(server_.object(kDeployments, kUpload + "-review").is_null());
+  feed_.set(kUpload, {with_workspace(transfer("t1", "escalated", 10, "escalate"))});
+  ASSERT_TRUE(controller_->reconcile("jupyterhub/" + kUpload));
   Json deployment = server_.object(kDeployments, kUpload + "-review");
   ASSERT_TRUE(deployment.is_object());
   Json pod = deployment["spec"]["template"]["spec"];
@@ -214,16 +347,19 @@ TEST_F(ControllerTest, EscalationStartsAReviewerWorkspaceWithOnlyTheStagingVolum
   EXPECT_EQ(condition(ds, "Approved")["status"], "Unknown");
   EXPECT_NE(ds["status"]["decision"]["summary"].get<std::string>().find("data-approver"), std::string::npos);
 
-  feed_.set(kUpload, {transfer("t1", "in_review", 20, "escalate")});
+  feed_.set(kUpload, {with_workspace(transfer("t1", "in_review", 20, "escalate"))});
   ASSERT_TRUE(controller_->reconcile("jupyterhub/" + kUpload));
   EXPECT_EQ(datasource(kUpload)["status"]["stage"], "InReview");
-  EXPECT_TRUE(server_.object(kDeployments, kUpload + "-review").is_object());
+  Json env = server_.object(kDeployments, kUpload + "-review")["spec"]["template"]["spec"]["containers"][0]["env"];
+  EXPECT_NE(env.dump().find("https://review/t1"), std::string::npos);
+  EXPECT_NE(env.dump().find("AIRLOCK_TRANSFER"), std::string::npos);
 }
 
 TEST_F(ControllerTest, ApprovalBindsTheWorkspaceAndRevocationUnbindsIt) {
   server_.put(kDataSources, uploaded_datasource(kUpload));
-  feed_.set(kUpload, {transfer("t1", "in_review", 10, "escalate")});
+  feed_.set(kUpload, {with_workspace(transfer("t1", "in_review", 10, "escalate"))});
   ASSERT_TRUE(controller_->reconcile("jupyterhub/" + kUpload));
+  ASSERT_TRUE(server_.object(kDeployments, kUpload + "-review").is_object());
   std::string first_transition = condition(datasource(kUpload), "Approved")["lastTransitionTime"];
 
   clock_.advance(std::chrono::minutes(5));

@@ -31,6 +31,10 @@ struct ControllerOptions {
   // a connection may name its own with credentials.secretName.
   std::string credentials_secret = "airlock-import-credentials";
   int import_backoff_limit = 2;
+  // Where the import Job reports its run (`airlock import --gateway`); empty: no report. The token (role importer)
+  // is the key `token` of the Secret `import_gateway_token_secret`, mounted at /etc/airlock/gateway.
+  std::string import_gateway_url;
+  std::string import_gateway_token_secret = "airlock-import-gateway-token";
   std::string field_manager = "airlock";
   std::string component = "airlock-k8s-sync";  // Events' source
   std::chrono::seconds transfer_poll_interval{15};
@@ -54,8 +58,16 @@ DesiredState desired_children(const Json& datasource, const ControllerOptions& o
 
 // The status a data source should have, given its import Job (null: none or not read) and transfers (null: unknown);
 // `problem` non-empty marks the Synced condition False; `now` stamps conditions whose status changes.
+// `release_job` is the Job releasing an import approved in review (null: none or not read).
 Json desired_status(const Json& datasource, const ControllerOptions& options, const Json* import_job,
-                    const std::vector<TransferUpdate>* transfers, const std::string& problem, TimePoint now);
+                    const std::vector<TransferUpdate>* transfers, const std::string& problem, TimePoint now,
+                    const Json* release_job = nullptr);
+
+// The import run an Import data source should release: the newest transfer of channel import, when reviewers
+// approved it (state approved; an import the policies approved is released by the importer and is `released`).
+const TransferUpdate* import_awaiting_release(const std::vector<TransferUpdate>& transfers);
+// The name of the Job that releases import run `run_id` of the data source.
+std::string release_job_name(const Json& datasource, std::string_view run_id);
 
 // What `airlock sync --render` writes: the children of each data source, an Import source as if its import had
 // been triggered, credentials redacted.

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,14 @@ struct TransferUpdate {
   std::vector<std::string> reviewers;
   std::string reviewed_by;  // the reviewer who decided, when a human did
   std::int64_t updated_at_ms = 0;
+  // A reviewer asked for a workspace to look at the data (POST /api/v1/transfers/ID/reviewer-workspace);
+  // absent or null in the gateway's JSON: none, and k8s-sync runs no reviewer Deployment for the transfer.
+  struct ReviewerWorkspace {
+    std::string requested_by;
+    std::string requested_at;
+    std::string url;
+  };
+  std::optional<ReviewerWorkspace> reviewer_workspace;
 };
 
 struct DataSourceRegistration {
@@ -49,7 +58,8 @@ class TransferFeed {
 
 // Parses the gateway's answer: {"transfers": [{"id", "channel", "datasource", "workspace", "state", "reason",
 // "outcome", "decision": {"outcome", "reviewers": [{"role"}] or ["role"]} (or a JSON string of it), "reviewed_by",
-// "updated_at": RFC 3339 text or milliseconds}], "next": id or null} or a bare array of the same objects.
+// "updated_at": RFC 3339 text or milliseconds, "reviewer_workspace": null or {"requested_by", "requested_at", "url"}}],
+// "next": id or null} or a bare array of the same objects.
 runtime::Result<std::vector<TransferUpdate>> parse_transfer_list(std::string_view json);
 
 // GET {base}/api/v1/transfers?datasource=NAME&namespace=NS (following `next` pages) and PUT
