@@ -9,6 +9,7 @@ packages=(
   libre2-dev libboost1.81-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libmagic-dev libarchive-dev libsqlite3-dev libpq-dev clamav-daemon postgresql
+  chromium
 )
 
 missing=()
@@ -18,12 +19,14 @@ for package in "${packages[@]}"; do
   fi
 done
 
-# Test clients from npm, pinned by their lock files: tus-js-client drives the gateway (tests/e2e), and
-# oidc-provider plays the OpenID provider for sign-in tests (tests/oidc).
+# npm packages, pinned by their lock files: tus-js-client's browser bundle, which the build embeds in the
+# gateway's web pages (web/; the build stops without it); tus-js-client drives the gateway (tests/e2e);
+# oidc-provider plays the OpenID provider for sign-in tests (tests/oidc); playwright-core drives Debian's
+# chromium through the web pages (tests/browser).
 install_node_packages() {
   local root folder
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-  for folder in tests/e2e tests/oidc; do
+  for folder in web tests/e2e tests/oidc tests/browser; do
     [ -f "$root/$folder/package-lock.json" ] || continue
     [ -d "$root/$folder/node_modules" ] && continue
     if ! command -v npm >/dev/null 2>&1; then

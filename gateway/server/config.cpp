@@ -4,11 +4,14 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
+
+#include "airlock/gateway/auth/http_client.h"  // --- identity: parse_url, is_loopback_host
 
 namespace airlock::gateway {
 namespace {
@@ -107,7 +110,8 @@ Status read_limits(const Reader& reader, const YAML::Node& node, LimitsConfig& l
   if (Status s = reader.check_keys(
           node, "limits",
           {"max_upload_size", "max_header_bytes", "max_chunk_bytes", "max_json_body_bytes", "idle_timeout",
-           "min_rate_bytes_per_second", "min_rate_grace", "max_concurrent_uploads_per_user"});
+           "min_rate_bytes_per_second", "min_rate_grace", "max_concurrent_uploads_per_user",
+           "max_inspection_queue"});
       !s) {
     return s;
   }
@@ -123,6 +127,7 @@ Status read_limits(const Reader& reader, const YAML::Node& node, LimitsConfig& l
                   limits.min_rate_bytes_per_second),
       reader.duration(node["min_rate_grace"], "limits.min_rate_grace", limits.min_rate_grace),
       reader.count(node["max_concurrent_uploads_per_user"], "limits.max_concurrent_uploads_per_user", 10'000, per_user),
+      reader.size(node["max_inspection_queue"], "limits.max_inspection_queue", limits.max_inspection_queue_bytes),
   };
   for (Status& status : statuses) {
     if (!status) return status;
@@ -168,6 +173,245 @@ Status read_tokens(const Reader& reader, const YAML::Node& node, std::vector<Tok
   return Status::ok();
 }
 
+// --- identity: `auth:` (sign-in, bearer JWTs from the OpenID provider, browser sessions)
+Status read_bool(const Reader& reader, const YAML::Node& node, const std::string& key, bool& out) {
+  if (!node) return Status::ok();
+  if (!node.IsScalar()) return reader.fail(key, "expected true or false");
+  const std::string& text = node.Scalar();
+  if (text == "true" || text == "yes" || text == "on") {
+    out = true;
+  } else if (text == "false" || text == "no" || text == "off") {
+    out = false;
+  } else {
+    return reader.fail(key, "expected true or false, got `" + text + "`");
+  }
+  return Status::ok();
+}
+
+// A string or a list of strings, none empty.
+Status read_names(const Reader& reader, const YAML::Node& node, const std::string& key, bool allow_single,
+                  std::vector<std::string>& out) {
+  if (!node) return Status::ok();
+  out.clear();
+  if (allow_single && node.IsScalar()) {
+    out.push_back(node.Scalar());
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) {
+      if (!item.IsScalar()) return reader.fail(key, "expected a list of names");
+      out.push_back(item.Scalar());
+    }
+  } else {
+    return reader.fail(key, allow_single ? "expected a name or a list of names" : "expected a list of names");
+  }
+  for (const std::string& name : out) {
+    if (name.empty() || name.find_first_of(" \t\r\n") != std::string::npos) {
+      return reader.fail(key, "names must be non-empty and without white space");
+    }
+  }
+  return Status::ok();
+}
+
+// An absolute http(s) URL; `what` says what it is for, in the message.
+Result<auth::Url> read_url(const Reader& reader, const std::string& key, const std::string& text) {
+  Result<auth::Url> url = auth::parse_url(text);
+  if (!url) return Error{reader.fail(key, url.message()).message()};
+  if (text.find('#') != std::string::npos) return Error{reader.fail(key, "must not have a fragment").message()};
+  return url;
+}
+
+Status read_oidc(const Reader& reader, const YAML::Node& node, const AuthConfig& auth_config, OidcConfig& oidc) {
+  if (Status s =
+          reader.check_keys(node, "auth.oidc",
+                            {"issuer", "audience", "client_id", "client_secret", "client_secret_file", "redirect_uri",
+                             "scopes", "role_clients", "leeway", "jwks_refetch_interval", "ca_file"});
+      !s) {
+    return s;
+  }
+  std::string secret_file;
+  Status statuses[] = {
+      reader.string(node["issuer"], "auth.oidc.issuer", oidc.issuer),
+      read_names(reader, node["audience"], "auth.oidc.audience", true, oidc.audiences),
+      reader.string(node["client_id"], "auth.oidc.client_id", oidc.client_id),
+      reader.string(node["client_secret"], "auth.oidc.client_secret", oidc.client_secret),
+      reader.string(node["client_secret_file"], "auth.oidc.client_secret_file", secret_file),
+      reader.string(node["redirect_uri"], "auth.oidc.redirect_uri", oidc.redirect_uri),
+      read_names(reader, node["scopes"], "auth.oidc.scopes", false, oidc.scopes),
+      read_names(reader, node["role_clients"], "auth.oidc.role_clients", false, oidc.role_clients),
+      reader.duration(node["leeway"], "auth.oidc.leeway", oidc.leeway),
+      reader.duration(node["jwks_refetch_interval"], "auth.oidc.jwks_refetch_interval", oidc.jwks_refetch_interval),
+      reader.string(node["ca_file"], "auth.oidc.ca_file", oidc.ca_file),
+  };
+  for (Status& status : statuses) {
+    if (!status) return status;
+  }
+  if (oidc.issuer.empty()) return reader.fail("auth.oidc.issuer", "is required (the provider's issuer URL)");
+  Result<auth::Url> issuer = read_url(reader, "auth.oidc.issuer", oidc.issuer);
+  if (!issuer) return Status(Error{issuer.message()});
+  if (issuer->scheme != "https" && !auth::is_loopback_host(issuer->host)) {
+    return reader.fail("auth.oidc.issuer", "must be https (plain http only on 127.0.0.1, ::1 or localhost)");
+  }
+  if (oidc.issuer.find('?') != std::string::npos) return reader.fail("auth.oidc.issuer", "must not have a query");
+  if (oidc.client_id.empty()) return reader.fail("auth.oidc.client_id", "is required with auth.oidc");
+  if (oidc.audiences.empty()) oidc.audiences = {oidc.client_id};
+  if (!oidc.client_secret.empty() && !secret_file.empty()) {
+    return reader.fail("auth.oidc.client_secret_file", "give client_secret or client_secret_file, not both");
+  }
+  if (!secret_file.empty()) {
+    std::ifstream file(secret_file, std::ios::binary);
+    if (!file) return reader.fail("auth.oidc.client_secret_file", secret_file + ": cannot open the file");
+    std::ostringstream text;
+    text << file.rdbuf();
+    oidc.client_secret = text.str();
+    while (!oidc.client_secret.empty() && std::isspace(static_cast<unsigned char>(oidc.client_secret.back()))) {
+      oidc.client_secret.pop_back();
+    }
+    if (oidc.client_secret.empty()) return reader.fail("auth.oidc.client_secret_file", secret_file + " is empty");
+  }
+  if (std::find(oidc.scopes.begin(), oidc.scopes.end(), "openid") == oidc.scopes.end()) {
+    return reader.fail("auth.oidc.scopes", "must include `openid`");
+  }
+  if (oidc.leeway > std::chrono::minutes(10)) return reader.fail("auth.oidc.leeway", "must be at most 10m");
+  if (oidc.jwks_refetch_interval.count() == 0) {
+    return reader.fail("auth.oidc.jwks_refetch_interval", "must be at least 1s");
+  }
+  if (!oidc.ca_file.empty() && !std::ifstream(oidc.ca_file)) {
+    return reader.fail("auth.oidc.ca_file", oidc.ca_file + ": cannot open the file");
+  }
+  if (oidc.redirect_uri.empty()) {
+    if (auth_config.public_url.empty()) {
+      return reader.fail(
+          "auth.public_url",
+          "is required with auth.oidc (where browsers reach the gateway; or set auth.oidc.redirect_uri)");
+    }
+    oidc.redirect_uri = auth_config.public_url + "/auth/callback";
+  }
+  Result<auth::Url> redirect = read_url(reader, "auth.oidc.redirect_uri", oidc.redirect_uri);
+  if (!redirect) return Status(Error{redirect.message()});
+  if (redirect->target != "/auth/callback") {
+    return reader.fail("auth.oidc.redirect_uri", "must be the gateway's /auth/callback (https://HOST/auth/callback)");
+  }
+  if (redirect->scheme != "https" && !auth::is_loopback_host(redirect->host) &&
+      auth_config.session.secure_cookie.value_or(true)) {
+    return reader.fail("auth.oidc.redirect_uri",
+                       "must be https (plain http only on a loopback host, or with auth.session.secure_cookie: false)");
+  }
+  return Status::ok();
+}
+
+Status read_auth(const Reader& reader, const YAML::Node& node, AuthConfig& auth_config) {
+  if (!node) return Status::ok();
+  if (Status s = reader.check_keys(node, "auth", {"public_url", "token_sign_in", "session", "oidc"}); !s) return s;
+  if (Status s = reader.string(node["public_url"], "auth.public_url", auth_config.public_url); !s) return s;
+  if (Status s = read_bool(reader, node["token_sign_in"], "auth.token_sign_in", auth_config.token_sign_in); !s) {
+    return s;
+  }
+  if (const YAML::Node session = node["session"]) {
+    if (Status s = reader.check_keys(session, "auth.session", {"lifetime", "idle_timeout", "secure_cookie"}); !s) {
+      return s;
+    }
+    SessionCookieConfig& cookie = auth_config.session;
+    if (Status s = reader.duration(session["lifetime"], "auth.session.lifetime", cookie.lifetime); !s) return s;
+    if (Status s = reader.duration(session["idle_timeout"], "auth.session.idle_timeout", cookie.idle_timeout); !s) {
+      return s;
+    }
+    if (session["secure_cookie"]) {
+      bool secure = true;
+      if (Status s = read_bool(reader, session["secure_cookie"], "auth.session.secure_cookie", secure); !s) return s;
+      cookie.secure_cookie = secure;
+    }
+    if (cookie.lifetime.count() < 60) return reader.fail("auth.session.lifetime", "must be at least 1m");
+    if (cookie.idle_timeout.count() < 60) return reader.fail("auth.session.idle_timeout", "must be at least 1m");
+  }
+  if (!auth_config.public_url.empty()) {
+    while (auth_config.public_url.size() > 1 && auth_config.public_url.back() == '/') auth_config.public_url.pop_back();
+    Result<auth::Url> url = read_url(reader, "auth.public_url", auth_config.public_url);
+    if (!url) return Status(Error{url.message()});
+    if (url->target != "/") {
+      return reader.fail("auth.public_url", "must be scheme, host and port only (https://airlock.example.org)");
+    }
+    if (url->scheme == "http" && !auth::is_loopback_host(url->host) &&
+        auth_config.session.secure_cookie.value_or(true)) {
+      return reader.fail("auth.public_url",
+                         "is plain http on a non-loopback host, where browsers drop Secure cookies: use https, or "
+                         "set auth.session.secure_cookie: false (never in production)");
+    }
+  }
+  if (const YAML::Node oidc = node["oidc"]) {
+    if (Status s = read_oidc(reader, oidc, auth_config, auth_config.oidc); !s) return s;
+  }
+  return Status::ok();
+}
+// --- end identity
+
+// --- reviews: `webhooks:` (review notifications) and `reviews:`
+Status read_webhooks(const Reader& reader, const YAML::Node& node, std::vector<WebhookTargetConfig>& webhooks) {
+  if (!node) return Status::ok();
+  if (!node.IsSequence()) return reader.fail("webhooks", "expected a list of {name, url, secret, events, ...}");
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const std::string key = "webhooks[" + std::to_string(i) + "]";
+    const YAML::Node entry = node[i];
+    if (Status s = reader.check_keys(entry, key,
+                                     {"name", "url", "secret", "events", "timeout", "max_attempts", "retry_delay",
+                                      "max_retry_delay", "ca_file"});
+        !s) {
+      return s;
+    }
+    WebhookTargetConfig webhook;
+    std::uint64_t attempts = webhook.max_attempts;
+    Status statuses[] = {
+        reader.string(entry["name"], key + ".name", webhook.name),
+        reader.string(entry["url"], key + ".url", webhook.url),
+        reader.string(entry["secret"], key + ".secret", webhook.secret),
+        reader.duration(entry["timeout"], key + ".timeout", webhook.timeout),
+        reader.count(entry["max_attempts"], key + ".max_attempts", 100, attempts),
+        reader.duration(entry["retry_delay"], key + ".retry_delay", webhook.retry_delay),
+        reader.duration(entry["max_retry_delay"], key + ".max_retry_delay", webhook.max_retry_delay),
+        reader.string(entry["ca_file"], key + ".ca_file", webhook.ca_file),
+    };
+    for (Status& status : statuses) {
+      if (!status) return status;
+    }
+    if (webhook.name.empty()) return reader.fail(key + ".name", "is required");
+    if (!names.insert(webhook.name).second) return reader.fail(key + ".name", "`" + webhook.name + "` is given twice");
+    Result<auth::Url> url = auth::parse_url(webhook.url);
+    if (!url) return reader.fail(key + ".url", url.message());
+    if (url->scheme != "https" && !auth::is_loopback_host(url->host)) {
+      return reader.fail(key + ".url", "must be https (plain http only to 127.0.0.1, ::1 or localhost)");
+    }
+    if (webhook.secret.size() < 16) return reader.fail(key + ".secret", "must be at least 16 bytes");
+    if (const YAML::Node events = entry["events"]) {
+      if (!events.IsSequence()) return reader.fail(key + ".events", "expected a list of events");
+      for (const auto& event : events) {
+        if (!event.IsScalar() ||
+            (event.Scalar() != "escalated" && event.Scalar() != "decided" && event.Scalar() != "revoked")) {
+          return reader.fail(key + ".events", "expected escalated, decided or revoked");
+        }
+        webhook.events.push_back(event.Scalar());
+      }
+    }
+    if (webhook.timeout.count() == 0) return reader.fail(key + ".timeout", "must be at least 1s");
+    if (attempts == 0) return reader.fail(key + ".max_attempts", "must be at least 1");
+    webhook.max_attempts = static_cast<std::uint32_t>(attempts);
+    if (webhook.retry_delay.count() == 0) return reader.fail(key + ".retry_delay", "must be at least 1s");
+    if (webhook.max_retry_delay < webhook.retry_delay) {
+      return reader.fail(key + ".max_retry_delay", "must be at least retry_delay");
+    }
+    if (!webhook.ca_file.empty() && !std::ifstream(webhook.ca_file)) {
+      return reader.fail(key + ".ca_file", webhook.ca_file + ": cannot open the file");
+    }
+    webhooks.push_back(std::move(webhook));
+  }
+  return Status::ok();
+}
+
+Status read_reviews(const Reader& reader, const YAML::Node& node, ReviewsConfig& reviews) {
+  if (!node) return Status::ok();
+  if (Status s = reader.check_keys(node, "reviews", {"workspace_url"}); !s) return s;
+  return reader.string(node["workspace_url"], "reviews.workspace_url", reviews.workspace_url);
+}
+// --- end reviews
+
 Result<Config> read_config(const YAML::Node& root, const std::string& source) {
   Reader reader(source);
   Config config;
@@ -175,7 +419,8 @@ Result<Config> read_config(const YAML::Node& root, const std::string& source) {
   if (Status s =
           reader.check_keys(root, "",
                             {"listen", "tls", "data_dir", "policies_dir", "limits", "upload_expiry", "denied_retention",
-                             "cleanup_interval", "shutdown_grace", "clamd", "tokens", "log", "threads"});
+                             "cleanup_interval", "shutdown_grace", "clamd", "tokens", "log", "threads", "inspection_threads",
+                             "auth", "webhooks", "reviews", "registry"});
       !s) {
     return Error{s.message()};
   }
@@ -232,6 +477,23 @@ Result<Config> read_config(const YAML::Node& root, const std::string& source) {
   if (auto e = check(reader.count(root["threads"], "threads", 64, threads))) return *e;
   if (threads == 0) return Error{reader.fail("threads", "must be at least 1").message()};
   config.threads = static_cast<std::uint32_t>(threads);
+  std::uint64_t inspection_threads = config.inspection_threads;
+  if (auto e = check(reader.count(root["inspection_threads"], "inspection_threads", 64, inspection_threads))) return *e;
+  config.inspection_threads = static_cast<std::uint32_t>(inspection_threads);
+  if (auto e = check(read_auth(reader, root["auth"], config.auth))) return *e;  // --- identity
+  if (auto e = check(read_webhooks(reader, root["webhooks"], config.webhooks))) return *e;  // --- reviews
+  if (auto e = check(read_reviews(reader, root["reviews"], config.reviews))) return *e;     // --- reviews
+  // --- registry
+  if (const YAML::Node registry = root["registry"]) {
+    if (auto e = check(reader.check_keys(registry, "registry", {"require_registration"}))) return *e;
+    if (const YAML::Node require = registry["require_registration"]) {
+      if (!require.IsScalar() || (require.Scalar() != "true" && require.Scalar() != "false")) {
+        return Error{reader.fail("registry.require_registration", "expected true or false").message()};
+      }
+      config.registry.require_registration = require.Scalar() == "true";
+    }
+  }
+  // --- end registry
   return config;
 }
 
@@ -321,5 +583,18 @@ Result<Config> load_config(const std::string& path) {
   if (file.bad()) return Error{path + ": cannot read the configuration file"};
   return parse_config(text.str(), path);
 }
+
+// --- identity
+bool secure_cookie_for(const Config& config) {
+  if (config.auth.session.secure_cookie) return *config.auth.session.secure_cookie;
+  if (!config.auth.public_url.empty()) {
+    Result<auth::Url> url = auth::parse_url(config.auth.public_url);
+    return !(url && url->scheme == "http" && auth::is_loopback_host(url->host));
+  }
+  if (config.tls.enabled()) return true;
+  Result<ListenAddress> address = parse_listen_address(config.listen);
+  return !(address && auth::is_loopback_host(address->host));
+}
+// --- end identity
 
 }  // namespace airlock::gateway

@@ -21,6 +21,8 @@ using runtime::Status;
 
 constexpr std::string_view kReviewerRoles[] = {"data-approver", "governance-lead", "platform-admin"};
 
+}  // namespace
+
 std::string timestamp_text(UnixMillis millis) {
   if (millis == 0) return "";
   std::time_t seconds = static_cast<std::time_t>(millis / 1000);
@@ -31,6 +33,8 @@ std::string timestamp_text(UnixMillis millis) {
   std::snprintf(text + n, sizeof text - n, ".%03dZ", static_cast<int>(millis % 1000));
   return text;
 }
+
+namespace {
 
 std::optional<std::uint64_t> parse_number(std::string_view text) {
   std::uint64_t value = 0;
@@ -45,6 +49,7 @@ unsigned status_of_store_error(const std::string& message) {
   if (message.starts_with("not_found:")) return 404;
   if (message.starts_with("conflict:")) return 409;
   if (message.starts_with("invalid:")) return 400;
+  if (message.starts_with("forbidden:")) return 403;
   return 500;
 }
 
@@ -72,6 +77,8 @@ nlohmann::json parse_json_or_null(const std::string& text) {
   nlohmann::json value = nlohmann::json::parse(text, nullptr, false);
   return value.is_discarded() ? nlohmann::json(nullptr) : value;
 }
+
+}  // namespace
 
 nlohmann::ordered_json transfer_json(const Transfer& transfer, bool full) {
   nlohmann::ordered_json out{
@@ -102,6 +109,8 @@ nlohmann::ordered_json transfer_json(const Transfer& transfer, bool full) {
   }
   return out;
 }
+
+namespace {
 
 std::string dump(const nlohmann::ordered_json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -184,6 +193,9 @@ Result<std::unique_ptr<Service>> Service::open(const Config& config, Log log) {
   }
   service->program_ = compiled.program;
   service->early_ = std::make_unique<EarlyDecisions>(compiled.program);
+  service->inspection_ = std::make_unique<inspect::InspectionExecutor>(inspect::InspectionExecutorOptions{
+      .threads = config.inspection_threads,
+      .max_queued_bytes = static_cast<std::size_t>(config.limits.max_inspection_queue_bytes)});
 
   for (const TokenConfig& token : config.tokens) {
     service->tokens_.emplace(token.token, Principal{token.user, token.roles});
@@ -203,6 +215,8 @@ Result<std::unique_ptr<Service>> Service::open(const Config& config, Log log) {
     ::chmod(path.c_str(), 0600);
     service->tokens_.emplace(service->local_token_, Principal{"local", {"researcher"}});
   }
+  if (Status identity = service->open_identity(); !identity) return Error{identity.message()};  // --- identity
+  service->webhooks_ = WebhookLoop::start(config.webhooks, *service->store_, service->log_);   // --- reviews
   return service;
 }
 
@@ -500,9 +514,13 @@ Result<Transfer> Service::complete(const Transfer& received, const Principal& pr
     if (!receiving) return receiving;
     transfer = *receiving;
   }
-  Result<Transfer> inspecting = store_->transition(
-      transfer.id, {.to = TransferState::kInspecting, .actor = "system", .reason = "every byte received"}, now_millis(),
-      TransferState::kReceiving);
+  // --- reviews: a transfer resubmitted with the same files is inspecting already.
+  Result<Transfer> inspecting =
+      transfer.state == TransferState::kInspecting
+          ? Result<Transfer>(transfer)
+          : store_->transition(
+                transfer.id, {.to = TransferState::kInspecting, .actor = "system", .reason = "every byte received"},
+                now_millis(), TransferState::kReceiving);
   if (!inspecting) return inspecting;
 
   auto started = std::chrono::steady_clock::now();
@@ -551,18 +569,7 @@ Result<Transfer> Service::complete(const Transfer& received, const Principal& pr
           transfer.id, {.to = TransferState::kApproved, .actor = "system", .reason = decision.reason}, now_millis(),
           TransferState::kDecided);
       if (!approved) return approved;
-      Result<std::string> path = files_->release(transfer.id, transfer.datasource, transfer.filename);
-      if (!path) return Error{"releasing failed: " + path.message()};
-      Result<Transfer> released = store_->transition(transfer.id,
-                                                     {.to = TransferState::kReleased,
-                                                      .actor = "system",
-                                                      .reason = "released to " + transfer.datasource,
-                                                      .detail_json = dump({{"path", *path}})},
-                                                     now_millis(), TransferState::kApproved);
-      if (!released) return released;
-      metrics_.bytes_released(transfer.offset);
-      log_.info("released", {{"transfer", transfer.id}, {"path", *path}});
-      return released;
+      return release_approved(*approved);  // --- reviews: shared with the vote that approves a case
     }
     case runtime::Outcome::kDeny: {
       Result<Transfer> denied =
@@ -576,14 +583,41 @@ Result<Transfer> Service::complete(const Transfer& received, const Principal& pr
     }
     case runtime::Outcome::kEscalate: break;
   }
-  return store_->transition(
+  Result<Transfer> escalated = store_->transition(
       transfer.id,
       {.to = TransferState::kEscalated,
        .actor = "system",
        .reason = decision.reason,
        .detail_json = dump({{"roles", decision.reviewers.roles}, {"approvals", decision.reviewers.approvals}})},
       now_millis(), TransferState::kDecided);
+  if (!escalated) return escalated;
+  // --- reviews: the case opens at once (escalated -> in_review), enqueuing the "escalated" notifications.
+  Result<ReviewCase> opened = store_->start_review(transfer.id, "system", now_millis());
+  if (!opened) {
+    log_.error("opening the review failed", {{"transfer", transfer.id}, {"error", opened.message()}});
+    return escalated;
+  }
+  if (webhooks_) webhooks_->wake();
+  log_.info("review opened", {{"transfer", transfer.id}, {"case", opened->id}, {"round", opened->round}});
+  return store_->get(transfer.id);
 }
+
+// --- reviews
+Result<Transfer> Service::release_approved(const Transfer& approved) {
+  Result<std::string> path = files_->release(approved.id, approved.datasource, approved.filename);
+  if (!path) return Error{"releasing failed: " + path.message()};
+  Result<Transfer> released = store_->transition(approved.id,
+                                                 {.to = TransferState::kReleased,
+                                                  .actor = "system",
+                                                  .reason = "released to " + approved.datasource,
+                                                  .detail_json = dump({{"path", *path}})},
+                                                 now_millis(), TransferState::kApproved);
+  if (!released) return released;
+  metrics_.bytes_released(approved.offset);
+  log_.info("released", {{"transfer", approved.id}, {"path", *path}});
+  return released;
+}
+// --- end reviews
 
 std::variant<Response, Service::Created> Service::create(const RequestHeader& header, const Principal& principal) {
   unsigned version = header.version();
@@ -614,6 +648,10 @@ std::variant<Response, Service::Created> Service::create(const RequestHeader& he
   if (!metadata) return bad(400, "invalid_metadata", metadata.message());
   Result<UploadDescription> description = describe_upload(*metadata);
   if (!description) return bad(400, "invalid_metadata", description.message());
+  if (std::optional<Response> refused = check_registration(header, description->datasource)) {  // registry_api.cpp
+    set_tus_headers(*refused);
+    return std::move(*refused);
+  }
 
   UnixMillis now = now_millis();
   NewTransfer request{
@@ -757,7 +795,9 @@ Response Service::terminate(const RequestHeader& header, const Principal& princi
 Response Service::list(const RequestHeader& header, const Principal& principal) {
   std::string_view target = header.target();
   TransferFilter filter;
-  if (!principal.is_reviewer()) filter.owner = principal.user;
+  // k8s-sync reads every transfer of the data sources it reconciles.
+  bool sync = std::find(principal.roles.begin(), principal.roles.end(), "k8s-sync") != principal.roles.end();
+  if (!principal.is_reviewer() && !sync) filter.owner = principal.user;
   std::string limit = query_parameter(target, "limit");
   if (!limit.empty()) {
     std::optional<std::uint64_t> value = parse_number(limit);
@@ -784,10 +824,22 @@ Response Service::list(const RequestHeader& header, const Principal& principal) 
     return error_response(400, "bad_request", "`after` must be a transfer id", header.version(),
                           wants_keep_alive(header));
   }
-  Result<std::vector<Transfer>> transfers = store_->list(filter);
+  // `namespace`: only data sources registered in it (registry_api.cpp; k8s-sync and import reports register them).
+  std::string ns = query_parameter(target, "namespace");
+  Result<std::vector<Transfer>> transfers = ns.empty() ? store_->list(filter) : store_->list_in_namespace(filter, ns);
   if (!transfers) return store_error(header, transfers.message());
+  // --- reviews: the review fields of every transfer listed, in a fixed number of queries.
+  std::vector<std::string> ids;
+  for (const Transfer& transfer : *transfers) ids.push_back(transfer.id);
+  Result<std::map<std::string, TransferReview>> reviews = store_->transfer_reviews(ids);
+  if (!reviews) return store_error(header, reviews.message());
   nlohmann::ordered_json items = nlohmann::ordered_json::array();
-  for (const Transfer& transfer : *transfers) items.push_back(transfer_json(transfer, false));
+  for (const Transfer& transfer : *transfers) {
+    nlohmann::ordered_json item = transfer_json(transfer, false);
+    auto review = reviews->find(transfer.id);
+    add_review_fields(item, transfer, review == reviews->end() ? nullptr : &review->second);
+    items.push_back(std::move(item));
+  }
   nlohmann::ordered_json body{{"transfers", items}};
   body["next"] = transfers->size() == filter.limit && !transfers->empty() ? nlohmann::ordered_json(transfers->back().id)
                                                                           : nlohmann::ordered_json(nullptr);
@@ -803,7 +855,15 @@ Response Service::get(const RequestHeader& header, const Principal& principal, c
   if (transfer->owner != principal.user && !principal.is_reviewer()) {
     return error_response(404, "not_found", "no such transfer", version, keep_alive);
   }
-  if (!decision) return json_response(200, dump(transfer_json(*transfer, true)), version, keep_alive);
+  if (!decision) {
+    // --- reviews: the review fields
+    Result<std::map<std::string, TransferReview>> reviews = store_->transfer_reviews({transfer->id});
+    if (!reviews) return store_error(header, reviews.message());
+    nlohmann::ordered_json body = transfer_json(*transfer, true);
+    auto review = reviews->find(transfer->id);
+    add_review_fields(body, *transfer, review == reviews->end() ? nullptr : &review->second);
+    return json_response(200, dump(body), version, keep_alive);
+  }
   if (transfer->decision_json.empty()) {
     return error_response(404, "no_decision",
                           "the transfer is " + std::string(state_name(transfer->state)) + " and has no decision yet",
@@ -983,6 +1043,27 @@ std::variant<Response, std::unique_ptr<UploadStream>> Service::begin_stream(cons
                                         algorithm, digest, created);
 }
 
+// An upload approved (by its decision or by its reviewers) whose release failed stays approved; it is
+// released again here once it has been approved for a cleanup interval (so a release in progress is not raced).
+void Service::retry_releases(UnixMillis now) {
+  TransferFilter filter;
+  filter.state = TransferState::kApproved;
+  filter.limit = 100;
+  Result<std::vector<Transfer>> approved = store_->list(filter);
+  if (!approved) {
+    log_.error("listing approved transfers failed", {{"error", approved.message()}});
+    return;
+  }
+  for (const Transfer& transfer : *approved) {
+    auto settled = std::chrono::duration_cast<std::chrono::milliseconds>(config_.cleanup_interval).count();
+    if (transfer.channel != "upload" || now - transfer.updated_at < settled) continue;
+    Result<Transfer> released = release_approved(transfer);
+    if (!released) {
+      log_.error("releasing again failed", {{"transfer", transfer.id}, {"error", released.message()}});
+    }
+  }
+}
+
 void Service::cleanup(UnixMillis now) {
   Result<std::vector<Transfer>> expired = store_->expired(now);
   if (!expired) {
@@ -1009,6 +1090,7 @@ void Service::cleanup(UnixMillis now) {
       log_.info("upload expired", {{"transfer", transfer.id}});
     }
   }
+  retry_releases(now);
   UnixMillis before = now - std::chrono::duration_cast<std::chrono::milliseconds>(config_.denied_retention).count();
   Result<std::vector<Transfer>> retained = store_->retained_before(before);
   if (!retained) {
@@ -1097,7 +1179,8 @@ std::optional<Response> UploadStream::write(std::span<const char> bytes) {
   service_.metrics_.bytes_received(bytes.size());
   if (checksum_ != nullptr) EVP_DigestUpdate(checksum_, bytes.data(), bytes.size());
   if (pipeline_ok_) {
-    if (Status status = state_->pipeline->update(bytes); !status) {
+    if (!feed_) feed_ = std::make_unique<inspect::InspectionFeed>(*service_.inspection_, *state_->pipeline);
+    if (Status status = feed_->update(bytes); !status) {
       pipeline_ok_ = false;
       return stop(400, "bad_request", status.message());
     }
@@ -1111,6 +1194,11 @@ std::optional<Response> UploadStream::write(std::span<const char> bytes) {
   if (!state_->prefix_checked && pipeline_ok_ && stored >= prefix &&
       !(transfer_.length && stored == *transfer_.length)) {
     state_->prefix_checked = true;
+    // The early decision reads what the inspectors found in the prefix.
+    if (Status status = feed_->drain(); !status) {
+      pipeline_ok_ = false;
+      return stop(400, "bad_request", status.message());
+    }
     RequestHeader header;
     header.version(version_);
     header.set(http::field::connection, "close");
@@ -1132,8 +1220,16 @@ std::optional<Response> UploadStream::write(std::span<const char> bytes) {
   return std::nullopt;
 }
 
+Status UploadStream::settle() {
+  if (!feed_) return Status::ok();
+  Status status = feed_->drain();
+  feed_.reset();
+  return status;
+}
+
 void UploadStream::abort(std::string_view why) {
   if (done_) return;
+  if (!settle()) pipeline_ok_ = false;  // the inspectors failed on these bytes: replay them next time
   std::uint64_t stored = transfer_.offset;
   if (received_ > 0 && !checksum_algorithm_ && pipeline_ok_) {
     // Keep what arrived: tus clients resume from the offset a HEAD reports.
@@ -1156,6 +1252,11 @@ Response UploadStream::finish() {
     return response;
   };
   if (done_) return reply(error_response(500, "internal", "the upload already ended", version_, false));
+  if (Status inspected = settle(); !inspected) {
+    pipeline_ok_ = false;
+    abort(inspected.message());
+    return reply(error_response(400, "bad_request", inspected.message(), version_, false));
+  }
   if (Status status = writer_->sync(); !status) {
     service_.log_.error("syncing bytes failed", {{"transfer", transfer_.id}, {"error", status.message()}});
     state_->pipeline.reset();

@@ -17,14 +17,19 @@
 #include <variant>
 #include <vector>
 
+#include "airlock/gateway/auth/jwt_verifier.h"  // --- identity
+#include "airlock/gateway/auth/session.h"       // --- identity
+#include "airlock/gateway/auth/sign_in.h"       // --- identity
 #include "airlock/gateway/config.h"
 #include "airlock/gateway/file_store.h"
+#include "airlock/gateway/inspect/inspection_executor.h"
 #include "airlock/gateway/inspect/pipeline.h"
 #include "airlock/gateway/store.h"
 #include "airlock/runtime/program.h"
 #include "early_decision.h"
 #include "http.h"
 #include "metrics.h"
+#include "webhooks.h"  // --- reviews
 
 namespace airlock::gateway::server {
 
@@ -52,11 +57,26 @@ class Log {
 struct Principal {
   std::string user;
   std::vector<std::string> roles;
+  // --- identity
+  std::string name;        // display name (the token's `name`; empty for static tokens)
+  std::string session_id;  // set when the session cookie authenticated the request (browser)
+  // --- end identity
   // data-approver, governance-lead and platform-admin see every transfer.
   bool is_reviewer() const;
 };
 
 UnixMillis now_millis();
+
+// --- reviews
+// RFC 3339 UTC with milliseconds ("2026-11-29T04:17:38.327Z"); "" for 0 (service.cpp).
+std::string timestamp_text(UnixMillis millis);
+// The TRANSFER JSON of docs/api.md without its review fields (service.cpp); `full` adds justification,
+// metadata, decision and facts.
+nlohmann::ordered_json transfer_json(const Transfer& transfer, bool full);
+// reviews_api.cpp: the review fields of the TRANSFER JSON: review, reviewed_by, waiting_for, reviewer_workspace.
+// `review` is the transfer's entry of TransferStore::transfer_reviews (nullptr: never reviewed).
+void add_review_fields(nlohmann::ordered_json& out, const Transfer& transfer, const TransferReview* review);
+// --- end reviews
 
 // "Someone is sending bytes to this upload": a lock that one request holds from its headers to its end,
 // across asynchronous reads that may resume on another thread (a std::mutex must be unlocked by the
@@ -129,7 +149,12 @@ class Service {
   // registry_api.cpp: data sources registered by k8s-sync and import reports; nullopt for other paths.
   std::optional<Response> handle_registry(const RequestHeader& header, const std::string& body,
                                           const Principal& principal);
+  // registry_api.cpp: with registry.require_registration, the 422 that refuses an upload to a data source that
+  // k8s-sync has not registered as Uploaded; nullopt when the upload may go on.
+  std::optional<Response> check_registration(const RequestHeader& header, const std::string& datasource);
   std::optional<Response> check_tus(const RequestHeader& header) const;
+  // Approved uploads whose release failed are released again (called by cleanup()).
+  void retry_releases(UnixMillis now);
 
   Response health(const RequestHeader& header);
   Response ready(const RequestHeader& header);
@@ -176,6 +201,9 @@ class Service {
   std::unique_ptr<FileStore> files_;
   std::shared_ptr<const runtime::Program> program_;
   std::unique_ptr<EarlyDecisions> early_;
+  // Runs the inspectors beside the network threads (declared after everything the uploads use, so it stops
+  // first).
+  std::unique_ptr<inspect::InspectionExecutor> inspection_;
   std::map<std::string, Principal, std::less<>> tokens_;
   std::string local_token_;
 
@@ -183,6 +211,24 @@ class Service {
   std::map<std::string, std::shared_ptr<UploadState>> states_;
   std::mutex slots_mutex_;
   std::map<std::string, std::uint32_t> slots_;
+
+  // --- identity (identity.cpp): the OpenID provider's verifier and client (when auth.oidc is configured),
+  // browser sessions and their CSRF tokens. Built by open_identity(), called from open().
+  runtime::Status open_identity();
+  std::unique_ptr<auth::JwtVerifier> jwt_;
+  std::unique_ptr<auth::OidcClient> oidc_;
+  std::unique_ptr<auth::SessionStore> sessions_;
+  std::unique_ptr<auth::CsrfProtector> csrf_;
+  // --- end identity
+
+  // --- reviews (reviews_api.cpp, webhooks.cpp; docs/reviews.md)
+  friend class ReviewsApi;
+  // approved -> released: moves the bytes to the released area and records it. Used by complete() for an
+  // approve decision and by the vote that approves a review case.
+  runtime::Result<Transfer> release_approved(const Transfer& approved);
+  // The webhook sender; declared last so it stops before the store and the log it uses go away.
+  std::unique_ptr<WebhookLoop> webhooks_;
+  // --- end reviews
 };
 
 // One request streaming bytes into an upload (a PATCH, or a creation with its first bytes).
@@ -210,6 +256,8 @@ class UploadStream {
 
  private:
   void release();
+  // Waits for the inspectors to see every byte handed to them and ends the feed; their first error.
+  runtime::Status settle();
 
   Service& service_;
   unsigned version_;
@@ -217,6 +265,8 @@ class UploadStream {
   Principal principal_;
   Transfer transfer_;
   std::shared_ptr<UploadState> state_;
+  // The bytes on their way to state_->pipeline (destroyed, and so drained, before the state it feeds).
+  std::unique_ptr<inspect::InspectionFeed> feed_;
   std::unique_lock<BusyFlag> lock_;
   std::unique_ptr<QuarantineWriter> writer_;
   std::optional<std::string> checksum_algorithm_;

@@ -263,7 +263,7 @@ TEST_F(Tus, ACsvWithNhsNumbersIsEscalated) {
   EXPECT_EQ(patched.status, 204) << patched.body;
   EXPECT_EQ(patched.header("airlock-decision"), "escalate");
   nlohmann::json stored = transfer(location);
-  EXPECT_EQ(stored["state"], "escalated");
+  EXPECT_EQ(stored["state"], "in_review");  // escalated, and its review case opened at once
   EXPECT_GT(stored["facts"]["content"]["nhs_numbers"].get<int>(), 0);
   std::string id = stored["id"];
   EXPECT_FALSE(std::filesystem::exists(gateway_->data_dir() + "/released/ds-test/" + id));
