@@ -23,7 +23,7 @@ struct InspectionFeed::State {
   std::vector<char> pending;  // the batch being filled; touched by the caller only
   // Guarded by Shared::mutex.
   std::deque<std::vector<char>> queue;
-  std::vector<std::vector<char>> spare;  // processed batches, kept for reuse
+  std::vector<std::vector<char>> spare;  // one processed batch, kept for reuse
   bool scheduled = false;                // in the ready list or being processed by a worker
   Status error = Status::ok();
   std::condition_variable progress;  // a batch was processed
@@ -55,7 +55,7 @@ struct InspectionExecutor::Shared {
         queued_bytes -= batch.size();
         if (!status && feed->error) feed->error = std::move(status);
         batch.clear();
-        if (feed->spare.size() < 2) feed->spare.push_back(std::move(batch));
+        if (feed->spare.empty()) feed->spare.push_back(std::move(batch));
         feed->progress.notify_all();
       }
       feed->scheduled = false;

@@ -826,7 +826,8 @@ Response Service::list(const RequestHeader& header, const Principal& principal) 
   }
   // `namespace`: only data sources registered in it (registry_api.cpp; k8s-sync and import reports register them).
   std::string ns = query_parameter(target, "namespace");
-  Result<std::vector<Transfer>> transfers = ns.empty() ? store_->list(filter) : store_->list_in_namespace(filter, ns);
+  if (!ns.empty()) filter.datasource_namespace = ns;
+  Result<std::vector<Transfer>> transfers = store_->list(filter);
   if (!transfers) return store_error(header, transfers.message());
   // --- reviews: the review fields of every transfer listed, in a fixed number of queries.
   std::vector<std::string> ids;

@@ -191,37 +191,6 @@ Result<bool> SqliteTransferStore::accepts_uploads(const std::string& name) {
   return db_->error("cannot look up data source " + name);
 }
 
-Result<std::vector<Transfer>> SqliteTransferStore::list_in_namespace(const TransferFilter& filter,
-                                                                     const std::string& ns) {
-  std::string sql = std::string("SELECT ") + kTransferColumns +
-                    " FROM transfers WHERE datasource IN (SELECT name FROM datasources WHERE namespace = ?7)";
-  if (filter.owner) sql += " AND owner = ?1";
-  if (filter.state) sql += " AND state = ?2";
-  if (filter.workspace) sql += " AND workspace = ?3";
-  if (filter.datasource) sql += " AND datasource = ?4";
-  if (!filter.after_id.empty()) {
-    sql += " AND (created_at, id) > (SELECT created_at, id FROM transfers WHERE id = ?5)";
-  }
-  sql += " ORDER BY created_at, id LIMIT ?6";
-
-  std::lock_guard lock(mutex_);
-  if (!filter.after_id.empty()) {
-    Result<Transfer> cursor = get_locked(filter.after_id);
-    if (!cursor) return Error{"invalid: unknown paging cursor `" + filter.after_id + "`"};
-  }
-  Result<std::unique_ptr<Statement>> query = db_->prepare(sql);
-  if (!query) return query.error();
-  Statement& statement = **query;
-  if (filter.owner) statement.bind(1, *filter.owner);
-  if (filter.state) statement.bind(2, state_name(*filter.state));
-  if (filter.workspace) statement.bind(3, *filter.workspace);
-  if (filter.datasource) statement.bind(4, *filter.datasource);
-  if (!filter.after_id.empty()) statement.bind(5, filter.after_id);
-  statement.bind(6, static_cast<std::int64_t>(std::min<std::size_t>(filter.limit, kMaxListLimit)));
-  statement.bind(7, ns);
-  return collect(statement, "cannot list transfers");
-}
-
 Result<Transfer> SqliteTransferStore::record_import(const ImportRecord& record, UnixMillis now) {
   if (!valid_run_id(record.run_id)) return Error{"invalid: run_id must be 32 lower-case hex characters"};
   if (record.ns.empty() || record.datasource.empty()) {

@@ -378,6 +378,7 @@ Result<std::vector<Transfer>> SqliteTransferStore::list(const TransferFilter& fi
   if (filter.state) sql += " AND state = ?2";
   if (filter.workspace) sql += " AND workspace = ?3";
   if (filter.datasource) sql += " AND datasource = ?4";
+  if (filter.datasource_namespace) sql += " AND datasource IN (SELECT name FROM datasources WHERE namespace = ?7)";
   if (!filter.after_id.empty()) {
     sql += " AND (created_at, id) > (SELECT created_at, id FROM transfers WHERE id = ?5)";
   }
@@ -397,6 +398,7 @@ Result<std::vector<Transfer>> SqliteTransferStore::list(const TransferFilter& fi
   if (filter.datasource) statement.bind(4, *filter.datasource);
   if (!filter.after_id.empty()) statement.bind(5, filter.after_id);
   statement.bind(6, static_cast<std::int64_t>(std::min<std::size_t>(filter.limit, kMaxListLimit)));
+  if (filter.datasource_namespace) statement.bind(7, *filter.datasource_namespace);
   return collect(statement, "cannot list transfers");
 }
 

@@ -114,7 +114,6 @@ class SqliteTransferStore final : public TransferStore {
   Result<DataSourceRecord> datasource(const std::string& ns, const std::string& name) override;
   Result<std::vector<DataSourceRecord>> datasources(const std::string& ns) override;
   Result<bool> accepts_uploads(const std::string& name) override;
-  Result<std::vector<Transfer>> list_in_namespace(const TransferFilter& filter, const std::string& ns) override;
   Result<Transfer> record_import(const ImportRecord& record, UnixMillis now) override;
   Result<ImportRecord> import_record(const std::string& run_id) override;
 

@@ -110,15 +110,21 @@ TEST(DataSourceRegistry, ListsByNamespaceAndFiltersTransfersThroughRegistrations
   NewTransfer elsewhere = upload_request("alice");
   elsewhere.datasource = "other";
   ASSERT_TRUE(store->create(elsewhere, kNow + 1));
-  TransferFilter all;
-  std::vector<Transfer> listed = store->list_in_namespace(all, "team-a").value();
+  TransferFilter in_team_a;
+  in_team_a.datasource_namespace = "team-a";
+  std::vector<Transfer> listed = store->list(in_team_a).value();
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0].id, in_a.id);
-  EXPECT_TRUE(store->list_in_namespace(all, "team-c").value().empty());
+  TransferFilter in_team_c;
+  in_team_c.datasource_namespace = "team-c";
+  EXPECT_TRUE(store->list(in_team_c).value().empty());
   TransferFilter by_name;
   by_name.datasource = "other";
-  EXPECT_TRUE(store->list_in_namespace(by_name, "team-a").value().empty());
-  EXPECT_EQ(store->list_in_namespace(by_name, "team-b").value().size(), 1u);
+  by_name.datasource_namespace = "team-a";
+  EXPECT_TRUE(store->list(by_name).value().empty());
+  by_name.datasource_namespace = "team-b";
+  EXPECT_EQ(store->list(by_name).value().size(), 1u);
+  EXPECT_EQ(store->list(TransferFilter{}).value().size(), 2u);  // no namespace: every transfer
 }
 
 TEST(ImportRecords, AnApprovedImportIsRecordedAsReleasedWithItsTrail) {
@@ -134,7 +140,9 @@ TEST(ImportRecords, AnApprovedImportIsRecordedAsReleasedWithItsTrail) {
             (std::vector<std::string>{"created", "receiving", "inspecting", "decided", "approved", "released"}));
   // The report registers the data source's namespace, so the namespace filter finds the import.
   EXPECT_EQ(store->datasource("jupyterhub", "gm-gold").value().type, "Import");
-  EXPECT_EQ(store->list_in_namespace(TransferFilter{}, "jupyterhub").value().size(), 1u);
+  TransferFilter in_jupyterhub;
+  in_jupyterhub.datasource_namespace = "jupyterhub";
+  EXPECT_EQ(store->list(in_jupyterhub).value().size(), 1u);
   EXPECT_TRUE(store->verify_audit().value().intact);
 }
 

@@ -39,6 +39,7 @@ struct TransferFilter {
   std::optional<TransferState> state;
   std::optional<std::string> workspace;
   std::optional<std::string> datasource;
+  std::optional<std::string> datasource_namespace;  // only data sources registered in this namespace
   std::size_t limit = 100;
   std::string after_id;  // paging: transfers created after this one (ordered by creation, then id)
 };
@@ -226,8 +227,6 @@ class TransferStore {
   virtual Result<std::vector<DataSourceRecord>> datasources(const std::string& ns) = 0;
   // Whether a data source called `name` is registered with type Uploaded in any namespace.
   virtual Result<bool> accepts_uploads(const std::string& name) = 0;
-  // list() restricted to transfers whose data source is registered in `ns`.
-  virtual Result<std::vector<Transfer>> list_in_namespace(const TransferFilter& filter, const std::string& ns) = 0;
   // Records an import run as a transfer of channel "import" whose id is the run id, in one transaction with its
   // audit events: approved -> released (the importer released it), denied, failed, or escalated -> in_review
   // (a case opens, as for an upload). The same run reported again returns the stored transfer unchanged

@@ -17,7 +17,7 @@ namespace airlock::gateway::inspect {
 struct InspectionExecutorOptions {
   unsigned threads = 2;                       // 0: no workers, every feed inspects on the caller's thread
   std::size_t max_queued_bytes = 32u << 20;   // bytes waiting for a worker, across every feed
-  std::size_t batch_bytes = 512u << 10;       // a feed hands over bytes in batches of about this size
+  std::size_t batch_bytes = 256u << 10;       // a feed hands over bytes in batches of about this size
 };
 
 class InspectionExecutor {
