@@ -48,6 +48,7 @@ run: build
 	  printf "    -H \"Upload-Offset: 0\" -H \"Content-Type: application/offset+octet-stream\" --data-binary @counts.csv\n"; \
 	  printf "  curl -s http://%s/api/v1/transfers/ID/decision -H \"Authorization: Bearer %s\"\n" "$$address" "$$token"; \
 	  printf "(ID is the last part of the Location header. Approved files appear in airlock-data/released/ds1/ID/.)\n\n"; \
+	  printf "Or open http://%s/ in a browser and sign in with the local token.\n\n" "$$address"; \
 	  wait $$pid'
 
 # The policy author's tour: checks and tests policies/, then judges three example transfers.
