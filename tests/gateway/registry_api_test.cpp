@@ -1,6 +1,8 @@
 // The data source registry and import reports of the real gateway (docs/api.md, "Data sources and imports").
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "gateway_process.h"
 
 namespace airlock::testing {
@@ -163,6 +165,32 @@ TEST_F(Registry, AnEscalatedImportIsATransferInReviewForItsNamespace) {
   ASSERT_EQ(stored.status, 200) << stored.body;
   EXPECT_EQ(stored.json()["location"], "/data/quarantine/" + kRun);
   EXPECT_EQ(stored.json()["report"]["files"][0]["name"], "attendances.csv");
+}
+
+TEST_F(Registry, AnApprovedImportWaitsForK8sSyncToReleaseIt) {
+  const std::string run = "5f0c0123456789abcdef0123456789cd";
+  ASSERT_EQ(post_report(*gateway_, kImporterToken, report("escalated", run)).status, 202);
+  HttpResult voted = curl(join(auth(kReviewerToken),
+                               {"-X", "POST", gateway_->url("/api/v1/transfers/" + run + "/votes"), "-H",
+                                "Content-Type: application/json", "--data-binary", R"({"vote":"approve"})"}));
+  ASSERT_EQ(voted.status, 200) << voted.body;
+  EXPECT_EQ(voted.json()["decided"], true);
+  // The gateway holds none of an import's bytes: it neither releases nor reports a failed release.
+  EXPECT_EQ(voted.json()["transfer"]["state"], "approved") << voted.body;
+  EXPECT_FALSE(voted.json().contains("release_error")) << voted.body;
+  EXPECT_FALSE(std::filesystem::exists(gateway_->data_dir() + "/released/gm-gold"));
+  HttpResult listed =
+      curl(join(auth(kSyncToken), {gateway_->url("/api/v1/transfers?datasource=gm-gold&namespace=jupyterhub")}));
+  const nlohmann::json body = listed.json();
+  bool seen = false;
+  for (const auto& transfer : body["transfers"]) {
+    if (transfer["id"] == run) {
+      seen = true;
+      EXPECT_EQ(transfer["state"], "approved");
+      EXPECT_EQ(transfer["reviewed_by"], "rita");
+    }
+  }
+  EXPECT_TRUE(seen) << listed.body;
 }
 
 TEST_F(Registry, DecidedAndFailedImportsAreRecordedAsSuch) {
