@@ -51,7 +51,8 @@ ImportRecord import_run(const std::string& outcome, const std::string& run = kRu
 
 std::vector<std::string> audited_states(TransferStore& store, const std::string& id) {
   std::vector<std::string> states;
-  for (const AuditEvent& event : store.audit_events(id).value()) states.push_back(event.to_state);
+  const std::vector<AuditEvent> events = store.audit_events(id).value();  // the Result is a temporary
+  for (const AuditEvent& event : events) states.push_back(event.to_state);
   return states;
 }
 
