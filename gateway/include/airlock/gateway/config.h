@@ -114,7 +114,7 @@ struct Config {
   std::vector<TokenConfig> tokens;                    // empty: one local token is generated at start
   LogConfig log;
   std::uint32_t threads = 2;  // threads running the network loop
-  std::uint32_t inspection_threads = 0;  // threads running the inspectors beside the network (0: on the network)
+  std::uint32_t inspection_threads = 2;  // threads running the inspectors beside the network (0: on the network)
   RegistryConfig registry;    // --- registry: data sources registered by k8s-sync
   AuthConfig auth;            // --- identity: sign-in, bearer JWTs, sessions
   std::vector<WebhookTargetConfig> webhooks;  // --- reviews: review notifications
