@@ -4,7 +4,6 @@
 //   POST /api/v1/imports               `airlock import` reports a run (roles importer, k8s-sync, platform-admin)
 //   GET  /api/v1/imports/RUN           the stored report (those roles, and reviewers)
 #include <algorithm>
-#include <ctime>
 
 #include "service.h"
 
@@ -47,17 +46,6 @@ bool valid_run_id(std::string_view id) {
          std::all_of(id.begin(), id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-std::string time_text(UnixMillis millis) {
-  if (millis == 0) return "";
-  std::time_t seconds = static_cast<std::time_t>(millis / 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[40];
-  std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
-  std::snprintf(text + n, sizeof text - n, ".%03dZ", static_cast<int>(millis % 1000));
-  return text;
-}
-
 nlohmann::ordered_json datasource_json(const DataSourceRecord& record) {
   return {{"namespace", record.ns},
           {"name", record.name},
@@ -67,8 +55,8 @@ nlohmann::ordered_json datasource_json(const DataSourceRecord& record) {
           {"pvcNamespace", record.pvc_namespace},
           {"pvc", record.pvc},
           {"registered_by", record.registered_by},
-          {"created_at", time_text(record.created_at)},
-          {"updated_at", time_text(record.updated_at)}};
+          {"created_at", timestamp_text(record.created_at)},
+          {"updated_at", timestamp_text(record.updated_at)}};
 }
 
 std::string dump(const nlohmann::ordered_json& value) {
@@ -269,7 +257,7 @@ std::optional<Response> Service::handle_registry(const RequestHeader& header, co
                                   {"outcome", record->outcome},
                                   {"location", record->location},
                                   {"reporter", record->reporter},
-                                  {"reported_at", time_text(record->reported_at)},
+                                  {"reported_at", timestamp_text(record->reported_at)},
                                   {"report", nlohmann::ordered_json::parse(record->report_json, nullptr, false)}};
     return json_response(200, dump(answer), version, keep_alive);
   }
