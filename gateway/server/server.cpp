@@ -38,6 +38,7 @@ constexpr const char* kIntermediateCiphers =
 
 constexpr std::size_t kChunkBytes = 256u << 10;  // body bytes handed to the disk and the inspectors at once
 constexpr std::size_t kReadBytes = 64u << 10;    // Beast's largest read
+constexpr auto kLingerTime = std::chrono::seconds(2);  // how long a closing connection drains a client's bytes
 
 class SessionBase {
  public:
@@ -99,7 +100,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void shutdown() override {
     net::post(stream_.get_executor(), [self = this->shared_from_this()] {
       self->stopping_ = true;
-      if (self->idle_) self->close_now();
+      if (self->idle_ || self->lingering_) self->close_now();
     });
   }
 
@@ -377,11 +378,50 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void on_write(beast::error_code ec, std::size_t) {
     response_.reset();
-    if (ec || close_after_) {
+    if (ec) {
       close_now();
       return;
     }
+    if (close_after_) {
+      linger();
+      return;
+    }
     read_header();
+  }
+
+  // A response sent before the request's body was read (a denial after the first chunk, 413, 408) is followed
+  // by a lingering close: closing a socket that still holds unread bytes makes the kernel send a reset, and a
+  // reset can destroy the response before the client has read it. So the gateway sends its FIN, then reads and
+  // discards what still arrives until the client closes or kLingerTime passes, and only then closes.
+  void linger() {
+    if (closed_) return;
+    stop_watchdog();
+    flush_and_end_upload("the connection closed");
+    auto& lowest = beast::get_lowest_layer(stream_);
+    beast::error_code ec;
+    lowest.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) {
+      close_now();
+      return;
+    }
+    lingering_ = true;
+    lowest.expires_after(kLingerTime);  // one deadline for the whole drain
+    discard_.resize(kReadBytes);
+    drain();
+  }
+
+  void drain() {
+    beast::get_lowest_layer(stream_).async_read_some(
+        net::buffer(discard_), beast::bind_front_handler(&Session::on_drained, this->shared_from_this()));
+  }
+
+  void on_drained(beast::error_code ec, std::size_t) {
+    if (closed_) return;
+    if (ec) {  // the client's FIN, a reset, or the deadline
+      close_now();
+      return;
+    }
+    drain();
   }
 
   void close_now() {
@@ -405,6 +445,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::string body_;
   std::unique_ptr<UploadStream> upload_;
   std::shared_ptr<Response> response_;
+  std::vector<char> discard_;  // what arrives after a closing response, read and dropped
   std::shared_ptr<http::response<http::empty_body>> continue_;
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point body_started_;
@@ -415,6 +456,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   bool watching_ = false;
   std::chrono::steady_clock::time_point last_byte_;
   bool idle_ = false;
+  bool lingering_ = false;
   bool stopping_ = false;
   bool close_after_ = false;
   bool closed_ = false;

@@ -246,6 +246,23 @@ TEST_F(Tus, AnExecutableIsDeniedAfterItsFirstChunkNotAfterTenGibibytes) {
   EXPECT_EQ(again.status, 403);
 }
 
+// The gateway answers a PATCH to a denied upload from its headers alone, before the body is read. Closing a
+// socket with the body still unread would reset the connection and could destroy the answer before the client
+// read it; the client must get the 403 every time, however much it was still sending.
+TEST_F(Tus, APatchToADeniedUploadGetsItsAnswerWhileItsBodyIsStillArriving) {
+  HttpResult created = create_upload(*gateway_, kAliceToken, "100000000", metadata("setup.exe", "application/octet-stream"));
+  ASSERT_EQ(created.status, 403) << created.body;
+  std::string location = created.header("location");
+  ASSERT_FALSE(location.empty());
+  std::string body = file("more.bin", std::string(4u << 20, 'x'));
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    // Without "Expect: 100-continue" the whole body is on its way before the answer comes.
+    HttpResult again = patch_upload(*gateway_, kAliceToken, location, 0, body, {"-H", "Expect:"});
+    ASSERT_EQ(again.status, 403) << "attempt " << attempt << ": " << again.body;
+    EXPECT_EQ(again.json()["error"], "denied") << again.body;
+  }
+}
+
 TEST_F(Tus, AProgramNamedByItsExtensionIsDeniedAtCreation) {
   HttpResult created = create_upload(*gateway_, kAliceToken, "1000", metadata("setup.exe", "application/octet-stream"));
   EXPECT_EQ(created.status, 403) << created.body;
