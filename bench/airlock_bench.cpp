@@ -77,6 +77,16 @@ namespace compiler = airlock::compiler;
 constexpr std::uint64_t kSeed = 20261129;
 constexpr std::size_t kW1Transfers = 100'000;
 constexpr std::size_t kW23Transfers = 10'000;
+
+// --transfers=N: generate N transfers per workload instead of the defaults above (0: the defaults). A
+// small N keeps every transfer's facts in the CPU's caches; the defaults do not, as a gateway's do not.
+std::size_t& transfers_override() {
+  static std::size_t n = 0;
+  return n;
+}
+std::size_t transfers_or(std::size_t fallback) {
+  return transfers_override() != 0 ? transfers_override() : fallback;
+}
 const std::vector<std::size_t> kW2Sizes = {10, 100, 1000, 10000};
 
 std::string policies_dir() {
@@ -124,10 +134,12 @@ std::vector<std::string>& selected_names() {
 const std::vector<std::string>& workload_names() { return selected_names(); }
 
 Workload make_workload(const std::string& name) {
-  if (name == "W1") return airlock::bench::make_w1(policies_dir(), kW1Transfers, kSeed);
-  if (name == "W3") return airlock::bench::make_w3(kW23Transfers, kSeed);
+  if (name == "W1") return airlock::bench::make_w1(policies_dir(), transfers_or(kW1Transfers), kSeed);
+  if (name == "W3") return airlock::bench::make_w3(transfers_or(kW23Transfers), kSeed);
   for (std::size_t size : kW2Sizes) {
-    if (name == "W2-" + std::to_string(size)) return airlock::bench::make_w2(size, kW23Transfers, kSeed);
+    if (name == "W2-" + std::to_string(size)) {
+      return airlock::bench::make_w2(size, transfers_or(kW23Transfers), kSeed);
+    }
   }
   std::fprintf(stderr, "airlock_bench: unknown workload %s (W1, W2-10, W2-100, W2-1000, W2-10000, W3)\n", name.c_str());
   std::exit(2);
@@ -152,20 +164,34 @@ std::size_t rule_count(const runtime::Program& program) {
 // ---------------------------------------------------------------------------------------------------
 // Benchmarks.
 
-// ns per decision: the full Decision, evaluate(program, facts, scratch) over the pre-parsed facts, cycling
-// through the transfers, with one EvaluationScratch per thread as a serving thread keeps one. With
-// `fresh`, evaluate(program, facts): a new scratch for every decision (what one-off callers pay).
-void BM_Evaluate(benchmark::State& state, const std::string& name, bool fresh) {
+// How a benchmark calls the evaluator.
+enum class Call : std::uint8_t {
+  kReused,   // evaluate(program, facts, scratch, decision): one scratch and one Decision per thread, as a
+             // serving thread keeps them
+  kFresh,    // evaluate(program, facts): a new scratch and a new Decision for every decision (one-off callers)
+  kOutcome,  // evaluate_outcome(program, facts, scratch): the outcome, rules and reviewers, without the strings
+};
+
+// ns per decision over the pre-parsed facts, cycling through the transfers.
+void BM_Evaluate(benchmark::State& state, const std::string& name, Call call) {
   const Prepared& prepared = workloads().at(name);
   const runtime::Program& program = *prepared.program;
   const std::vector<runtime::Facts>& facts = prepared.facts;
   // Each thread starts at a different transfer so two threads do not judge the same facts in lockstep.
   std::size_t i = static_cast<std::size_t>(state.thread_index()) * (facts.size() / 2 + 7) % facts.size();
-  const std::uint64_t allocations_before = t_allocations;
   runtime::EvaluationScratch scratch;
+  runtime::Decision decision;
+  const std::uint64_t allocations_before = t_allocations;
   for (auto _ : state) {
-    runtime::Decision decision =
-        fresh ? runtime::evaluate(program, facts[i]) : runtime::evaluate(program, facts[i], scratch);
+    switch (call) {
+      case Call::kReused: runtime::evaluate(program, facts[i], scratch, decision); break;
+      case Call::kFresh: decision = runtime::evaluate(program, facts[i]); break;
+      case Call::kOutcome: {
+        runtime::OutcomeSummary summary = runtime::evaluate_outcome(program, facts[i], scratch);
+        benchmark::DoNotOptimize(summary);
+        break;
+      }
+    }
     benchmark::DoNotOptimize(decision);
     if (++i == facts.size()) i = 0;
   }
@@ -216,9 +242,16 @@ void BM_ParseFacts(benchmark::State& state, const std::string& name) {
 
 void register_benchmarks() {
   for (const std::string& name : workload_names()) {
-    benchmark::RegisterBenchmark(("evaluate/" + name).c_str(), BM_Evaluate, name, false)->Threads(1)->UseRealTime();
-    benchmark::RegisterBenchmark(("evaluate/" + name).c_str(), BM_Evaluate, name, false)->Threads(2)->UseRealTime();
-    benchmark::RegisterBenchmark(("evaluate_fresh/" + name).c_str(), BM_Evaluate, name, true)
+    benchmark::RegisterBenchmark(("evaluate/" + name).c_str(), BM_Evaluate, name, Call::kReused)
+        ->Threads(1)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(("evaluate/" + name).c_str(), BM_Evaluate, name, Call::kReused)
+        ->Threads(2)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(("evaluate_fresh/" + name).c_str(), BM_Evaluate, name, Call::kFresh)
+        ->Threads(1)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(("outcome/" + name).c_str(), BM_Evaluate, name, Call::kOutcome)
         ->Threads(1)
         ->UseRealTime();
   }
@@ -236,7 +269,8 @@ void register_benchmarks() {
 
 struct Row {
   double ns_1 = 0;          // median real ns per decision, one thread
-  double ns_fresh = 0;      // the same with a new scratch per decision
+  double ns_fresh = 0;      // the same with a new scratch and Decision per decision
+  double ns_outcome = 0;    // evaluate_outcome(): the same judgement without the Decision's strings
   double per_second_2 = 0;  // decisions per second with two threads (wall clock)
   double allocs = 0;
   double compile_ms = 0;
@@ -260,6 +294,8 @@ class SummaryReporter : public benchmark::ConsoleReporter {
       };
       if (name.starts_with("evaluate_fresh/")) {
         row.ns_fresh = run.GetAdjustedRealTime();
+      } else if (name.starts_with("outcome/")) {
+        row.ns_outcome = run.GetAdjustedRealTime();
       } else if (name.starts_with("evaluate/")) {
         if (run.threads == 1) {
           row.ns_1 = run.GetAdjustedRealTime();
@@ -277,8 +313,8 @@ class SummaryReporter : public benchmark::ConsoleReporter {
 
   void print_summary() const {
     std::printf("\nSummary (medians; ns per decision on one thread; decisions/s with 2 threads)\n");
-    std::printf("%-10s %8s %12s %12s %14s %10s %9s %12s %10s %10s\n", "workload", "rules", "ns/decision", "fresh ns",
-                "2-thread/s", "allocs", "vs W2-10", "compile ms", "peak MiB", "held MiB");
+    std::printf("%-10s %8s %12s %12s %12s %14s %10s %9s %12s %10s %10s\n", "workload", "rules", "ns/decision",
+                "fresh ns", "outcome ns", "2-thread/s", "allocs", "vs W2-10", "compile ms", "peak MiB", "held MiB");
     const auto base = rows_.find("W2-10");
     for (const std::string& name : workload_names()) {
       auto it = rows_.find(name);
@@ -294,8 +330,9 @@ class SummaryReporter : public benchmark::ConsoleReporter {
         std::snprintf(peak, sizeof peak, "%.1f", row.peak_mib);
         std::snprintf(held, sizeof held, "%.1f", row.held_mib);
       }
-      std::printf("%-10s %8zu %12.1f %12.1f %14.0f %10.1f %9s %12s %10s %10s\n", name.c_str(),
-                  rule_count(*workloads().at(name).program), row.ns_1, row.ns_fresh, row.per_second_2, row.allocs,
+      std::printf("%-10s %8zu %12.1f %12.1f %12.1f %14.0f %10.1f %9s %12s %10s %10s\n", name.c_str(),
+                  rule_count(*workloads().at(name).program), row.ns_1, row.ns_fresh, row.ns_outcome, row.per_second_2,
+                  row.allocs,
                   ratio, compile, peak, held);
     }
     auto goal = [](const char* what, bool met, const std::string& detail) {
@@ -424,6 +461,8 @@ int main(int argc, char** argv) {
         if (comma > start) selected_names().push_back(list.substr(start, comma - start));
         start = comma + 1;
       }
+    } else if (arg.starts_with("--transfers=")) {
+      transfers_override() = std::stoul(arg.substr(12));
     } else {
       args.push_back(argv[i]);
     }

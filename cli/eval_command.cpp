@@ -87,12 +87,15 @@ int eval_lines(const runtime::Program& program, const std::string& path, const C
   std::string line;
   std::size_t line_number = 0;
   std::size_t bad_lines = 0;
+  runtime::EvaluationScratch scratch;  // reused from line to line: the evaluator's memory and the Decision's
+  runtime::Decision decision;
   while (std::getline(*input, line)) {
     ++line_number;
     if (is_blank(line)) continue;
     runtime::Result<runtime::Facts> facts = facts_from_json(line, program, channel);
     if (facts) {
-      console.out << runtime::evaluate(program, *facts).to_json(false) << "\n";
+      runtime::evaluate(program, *facts, scratch, decision);
+      console.out << decision.to_json(false) << "\n";
     } else {
       ++bad_lines;
       nlohmann::ordered_json error{{"line", line_number}, {"error", facts.message()}};

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -1023,41 +1024,64 @@ OutcomeSummary summarise(const EvaluationPlan& plan, State& s) {
   return summary;
 }
 
-// "sde-ingress.no_executables: executable files may not enter a workspace"
-std::string describe(const MatchedRule& rule) {
-  std::string text = rule.policy + "." + rule.rule;
-  if (!rule.reason.empty()) text += ": " + rule.reason;
-  return text;
+// Appends "sde-ingress.no_executables: executable files may not enter a workspace".
+void append_description(std::string& out, const MatchedRule& rule) {
+  out += rule.policy;
+  out += '.';
+  out += rule.rule;
+  if (!rule.reason.empty()) {
+    out += ": ";
+    out += rule.reason;
+  }
 }
 
-std::string describe(const EvaluationError& error) {
-  return "error in " + error.policy + "." + error.rule + ": " + error.message;
+// Appends "error in POLICY.RULE: MESSAGE".
+void append_description(std::string& out, const EvaluationError& error) {
+  out += "error in ";
+  out += error.policy;
+  out += '.';
+  out += error.rule;
+  out += ": ";
+  out += error.message;
 }
 
-void append_item(std::string& summary, std::string_view item, bool& first) {
-  summary += first ? "" : "; ";
-  summary += item;
+template <typename Item>
+void append_item(std::string& summary, const Item& item, bool& first) {
+  if (!first) summary += "; ";
+  append_description(summary, item);
   first = false;
 }
 
-// The Decision in the reference's words, from the summary and the records in the scratch.
-Decision build_decision(const Program& program, const EvaluationPlan& plan, const State& s,
-                        const OutcomeSummary& summary) {
-  Decision decision;
-  decision.policy_set = program.policy_set;
+// The Decision in the reference's words, from the summary and the records in the scratch, written into
+// `decision` with assign() and resize() only, so that its strings and vectors keep their capacity from one
+// decision to the next: a warmed-up Decision takes no allocation here.
+void build_decision(const Program& program, const EvaluationPlan& plan, const State& s, const OutcomeSummary& summary,
+                    Decision& decision) {
+  decision.policy_set.assign(program.policy_set);
   decision.outcome = summary.outcome;
-  decision.rules.reserve(s.order.size());
-  for (std::uint32_t i : s.order) {
-    const MatchRecord& record = s.matches[i];
+  decision.rules.resize(s.order.size());
+  for (std::size_t k = 0; k < s.order.size(); ++k) {
+    const MatchRecord& record = s.matches[s.order[k]];
     const PlannedRule& planned = plan.rules[record.id];
-    decision.rules.push_back(MatchedRule{
-        program.policies[planned.policy].name, rule_name(program, planned), rule_of(program, planned).effect,
-        record.has_reason ? record.reason_value().as_string() : std::string(), planned.location});
+    MatchedRule& matched = decision.rules[k];
+    matched.policy.assign(program.policies[planned.policy].name);
+    matched.rule.assign(rule_name(program, planned));
+    matched.effect = rule_of(program, planned).effect;
+    if (record.has_reason) {
+      matched.reason.assign(record.reason_value().as_string());
+    } else {
+      matched.reason.clear();
+    }
+    matched.location.assign(planned.location);
   }
-  decision.errors.reserve(s.errors.size());
-  for (const ErrorRecord& error : s.errors) {
-    decision.errors.push_back(
-        EvaluationError{program.policies[error.policy].name, *error.rule, error.message, *error.location});
+  decision.errors.resize(s.errors.size());
+  for (std::size_t k = 0; k < s.errors.size(); ++k) {
+    const ErrorRecord& record = s.errors[k];
+    EvaluationError& error = decision.errors[k];
+    error.policy.assign(program.policies[record.policy].name);
+    error.rule.assign(*record.rule);
+    error.message.assign(record.message);
+    error.location.assign(*record.location);
   }
   std::sort(decision.errors.begin(), decision.errors.end(), [](const EvaluationError& a, const EvaluationError& b) {
     return std::tie(a.policy, a.rule, a.message, a.location) < std::tie(b.policy, b.rule, b.message, b.location);
@@ -1067,34 +1091,43 @@ Decision build_decision(const Program& program, const EvaluationPlan& plan, cons
   bool first = true;
   switch (summary.outcome) {
     case Outcome::kDeny:
-      reason = "denied by ";
+      decision.reviewers.roles.clear();
+      decision.reviewers.approvals = 0;
+      reason.assign("denied by ");
       for (const MatchedRule& rule : decision.rules) {
-        if (rule.effect == Effect::kDeny) append_item(reason, describe(rule), first);
+        if (rule.effect == Effect::kDeny) append_item(reason, rule, first);
       }
-      return decision;
+      return;
     case Outcome::kApprove:
-      reason = "approved by ";
-      for (const MatchedRule& rule : decision.rules) append_item(reason, describe(rule), first);
-      return decision;
+      decision.reviewers.roles.clear();
+      decision.reviewers.approvals = 0;
+      reason.assign("approved by ");
+      for (const MatchedRule& rule : decision.rules) append_item(reason, rule, first);
+      return;
     case Outcome::kEscalate: break;
   }
-  for (const std::string* role : summary.roles) decision.reviewers.roles.push_back(*role);
+  std::vector<std::string>& roles = decision.reviewers.roles;
+  roles.resize(summary.roles.size());
+  for (std::size_t k = 0; k < summary.roles.size(); ++k) roles[k].assign(*summary.roles[k]);
   decision.reviewers.approvals = summary.approvals;
   if (!s.any_escalate && decision.errors.empty()) {
-    reason = "no policy applies";
-    return decision;
+    reason.assign("no policy applies");
+    return;
   }
-  reason = "escalated to ";
-  for (std::size_t i = 0; i < decision.reviewers.roles.size(); ++i) {
+  reason.assign("escalated to ");
+  for (std::size_t i = 0; i < roles.size(); ++i) {
     if (i > 0) reason += ", ";
-    reason += decision.reviewers.roles[i];
+    reason += roles[i];
   }
-  reason += " (" + std::to_string(summary.approvals) + (summary.approvals == 1 ? " approval): " : " approvals): ");
+  reason += " (";
+  std::array<char, 16> digits{};
+  auto written = std::to_chars(digits.data(), digits.data() + digits.size(), summary.approvals);
+  reason.append(digits.data(), written.ptr);
+  reason += summary.approvals == 1 ? " approval): " : " approvals): ";
   for (const MatchedRule& rule : decision.rules) {
-    if (rule.effect == Effect::kEscalate) append_item(reason, describe(rule), first);
+    if (rule.effect == Effect::kEscalate) append_item(reason, rule, first);
   }
-  for (const EvaluationError& error : decision.errors) append_item(reason, describe(error), first);
-  return decision;
+  for (const EvaluationError& error : decision.errors) append_item(reason, error, first);
 }
 
 // The summary of the reference's Decision: for facts of a schema other than the program's, which the
@@ -1139,16 +1172,26 @@ OutcomeSummary evaluate_outcome(const Program& program, const Facts& facts, Eval
   return summarise(plan, state);
 }
 
-Decision evaluate(const Program& program, const Facts& facts, EvaluationScratch& scratch,
-                  const EvaluationOptions& options) {
+void evaluate(const Program& program, const Facts& facts, EvaluationScratch& scratch, Decision& decision,
+              const EvaluationOptions& options) {
   // The plan's slots and kinds come from the program's schema; facts of another schema get the reference.
-  if (&facts.schema() != program.schema) return evaluate_reference(program, facts, options);
+  if (&facts.schema() != program.schema) {
+    decision = evaluate_reference(program, facts, options);
+    return;
+  }
   std::shared_ptr<const EvaluationPlan> local;
   const EvaluationPlan& plan = plan_for(program, local);
   State& state = scratch.state();
   Judge(program, plan, facts, options, state).run();
   const OutcomeSummary summary = summarise(plan, state);
-  return build_decision(program, plan, state, summary);
+  build_decision(program, plan, state, summary, decision);
+}
+
+Decision evaluate(const Program& program, const Facts& facts, EvaluationScratch& scratch,
+                  const EvaluationOptions& options) {
+  Decision decision;
+  evaluate(program, facts, scratch, decision, options);
+  return decision;
 }
 
 Decision evaluate(const Program& program, const Facts& facts, const EvaluationOptions& options) {

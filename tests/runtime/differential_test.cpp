@@ -261,6 +261,16 @@ void expect_same(const Program& program, const Facts& facts, const EvaluationOpt
   EXPECT_EQ(actual.errors, expected.errors);
   EXPECT_EQ(actual.reason, expected.reason);
 
+  // The same again into one Decision reused by every call in this binary, across programs, facts and
+  // outcomes: nothing of an earlier decision (a rule, a role, an error, a reason) may survive into a later.
+  static Decision reused;
+  evaluate(program, facts, scratch, reused, options);
+  EXPECT_EQ(reused.to_json(), expected.to_json()) << context << " (reused Decision)";
+  EXPECT_EQ(reused.reviewers, expected.reviewers) << context << " (reused Decision)";
+  EXPECT_EQ(reused.rules, expected.rules) << context << " (reused Decision)";
+  EXPECT_EQ(reused.errors, expected.errors) << context << " (reused Decision)";
+  EXPECT_EQ(reused.reason, expected.reason) << context << " (reused Decision)";
+
   const OutcomeSummary summary = evaluate_outcome(program, facts, scratch, options);
   EXPECT_EQ(summary.outcome, expected.outcome) << context;
   ASSERT_EQ(summary.rules.size(), expected.rules.size()) << context;

@@ -47,6 +47,11 @@ Decision evaluate(const Program& program, const Facts& facts, const EvaluationOp
 // The same, reusing `scratch`'s memory.
 Decision evaluate(const Program& program, const Facts& facts, EvaluationScratch& scratch,
                   const EvaluationOptions& options = {});
+// The same, written into `decision` (whatever it held is replaced). Its strings and vectors keep their
+// capacity from one call to the next, so a thread that keeps one scratch and one Decision allocates
+// nothing for the Decision once both are warm (reasons built by `+` still allocate as they are evaluated).
+void evaluate(const Program& program, const Facts& facts, EvaluationScratch& scratch, Decision& decision,
+              const EvaluationOptions& options = {});
 
 // A matched rule by position: program.policies[policy].rules[rule], or the policy's `otherwise`.
 inline constexpr std::uint32_t kOtherwiseRule = 0xffffffffu;
