@@ -87,6 +87,7 @@ class PlanBuilder {
     for (ExprId id = 0; id < program_.nodes.size(); ++id) plan.code[id] = fast_form(id);
     plan_constants();
     plan_memos();
+    plan_known_lists();
     plan_fused();
     plan_rules();
     plan_policies();
@@ -127,6 +128,19 @@ class PlanBuilder {
     return true;
   }
 
+  // The index in plan.sets of the members of `list` a string or int can equal. Rules written alike share
+  // one set, which then stays in cache.
+  std::uint32_t set_for(const Value& list) {
+    ConstantSet set;
+    for (const Value& item : list.as_list()) {
+      if (item.kind() == Kind::kString) set.strings.insert(item.as_string());
+      if (auto number = canonical_int(item)) set.ints.insert(*number);
+    }
+    auto [it, inserted] = set_ids_.emplace(set_identity(set), static_cast<std::uint32_t>(plan_->sets.size()));
+    if (inserted) plan_->sets.push_back(std::move(set));
+    return it->second;
+  }
+
   FastNode fast_form(ExprId id) {
     FastNode fast;
     if (!valid(id)) return fast;
@@ -158,15 +172,7 @@ class PlanBuilder {
         if (list.kind() != Kind::kList) return fast;
         fast.slot = static_cast<FactSlot>(program_.nodes[child(id, 0)].a);
         fast.constant = program_.nodes[child(id, 1)].a;
-        ConstantSet set;
-        for (const Value& item : list.as_list()) {
-          if (item.kind() == Kind::kString) set.strings.insert(item.as_string());
-          if (auto number = canonical_int(item)) set.ints.insert(*number);
-        }
-        // Rules written alike share one set, which then stays in cache.
-        auto [it, inserted] = set_ids_.emplace(set_identity(set), static_cast<std::uint32_t>(plan_->sets.size()));
-        if (inserted) plan_->sets.push_back(std::move(set));
-        fast.aux = it->second;
+        fast.aux = set_for(list);
         fast.op = FastOp::kFactInConstList;
         return fast;
       }
@@ -314,6 +320,23 @@ class PlanBuilder {
     std::vector<std::uint8_t>().swap(facts_done_);
   }
 
+  // `x in L` where L is a constant list or a plan constant (a `let` list built from constants) and x any
+  // other expression (a `let`, a function of facts, a comprehension variable): a hash set for string and
+  // int x. Runs after plan_constants(), which makes such lists known, and after plan_memos(), which
+  // memoises only generic nodes, so a memoised `in` keeps its memo slot.
+  void plan_known_lists() {
+    for (ExprId id = 0; id < program_.nodes.size(); ++id) {
+      if (!valid(id) || plan_->code[id].op != FastOp::kGeneric) continue;
+      const Node& node = program_.nodes[id];
+      if (node.op != Op::kCall || node.builtin != Builtin::kIn || node.child_count != 2) continue;
+      if (!valid(child(id, 0))) continue;
+      const Value* list = known_value(child(id, 1));
+      if (list == nullptr || list->kind() != Kind::kList) continue;
+      plan_->code[id].op = FastOp::kInKnownList;
+      plan_->code[id].aux = set_for(*list);
+    }
+  }
+
   // ---- Fused comprehensions ----
 
   // The receiver of a string test: the element itself (false) or element.lowerAscii() (true).
@@ -426,6 +449,7 @@ class PlanBuilder {
           // The iteration, the call node and the pattern variable, plus the pattern's operand size.
           set.units.push_back(3 + operand_cost(pattern));
         }
+        set.prepare();
         p.kind = PredicateNode::Kind::kGlobAny, p.lower = *lower, p.range = range, p.units = 1;
         p.index = static_cast<std::uint32_t>(plan_->glob_sets.size());
         plan_->glob_sets.push_back(std::move(set));
@@ -699,6 +723,60 @@ class PlanBuilder {
 };
 
 }  // namespace
+
+namespace {
+
+// An extension of 1 to 7 bytes as one integer: the bytes, then the length in the top byte (so that "exe"
+// and "exe\0" differ). Longer or empty extensions have no key.
+std::optional<std::uint64_t> extension_key(std::string_view extension) {
+  if (extension.empty() || extension.size() > 7) return std::nullopt;
+  std::uint64_t key = static_cast<std::uint64_t>(extension.size()) << 56;
+  for (std::size_t i = 0; i < extension.size(); ++i) {
+    key |= static_cast<std::uint64_t>(static_cast<unsigned char>(extension[i])) << (8 * i);
+  }
+  return key;
+}
+
+bool all_ascii(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+}  // namespace
+
+void GlobSet::prepare() {
+  units_through.resize(units.size());
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < units.size(); ++i) units_through[i] = total += units[i];
+  by_extension.clear();
+  extensions_only = !globs.empty();
+  for (std::size_t i = 0; i < globs.size() && extensions_only; ++i) {
+    const std::optional<std::uint64_t> key = extension_key(globs[i].ascii_extension());
+    if (!key) {
+      extensions_only = false;
+    } else if (std::none_of(by_extension.begin(), by_extension.end(), [&](const auto& e) { return e.first == *key; })) {
+      by_extension.emplace_back(*key, static_cast<std::uint32_t>(i));  // the first pattern with this extension
+    }
+  }
+  if (!extensions_only) by_extension.clear();
+  std::sort(by_extension.begin(), by_extension.end());
+}
+
+std::size_t GlobSet::first_match(std::string_view text, GlobPattern::Buffers& buffers) const {
+  if (extensions_only && all_ascii(text)) {
+    // `**/*.EXT` matches an ASCII text exactly when the text ends in ".EXT"; EXT holds no '.', so that is
+    // when the part after the text's last '.' is EXT.
+    const std::size_t dot = text.rfind('.');
+    if (dot == std::string_view::npos) return globs.size();
+    const std::optional<std::uint64_t> key = extension_key(text.substr(dot + 1));
+    if (!key) return globs.size();
+    auto it = std::lower_bound(by_extension.begin(), by_extension.end(), std::make_pair(*key, std::uint32_t{0}));
+    return it != by_extension.end() && it->first == *key ? it->second : globs.size();
+  }
+  for (std::size_t i = 0; i < globs.size(); ++i) {
+    if (globs[i].match(text, buffers)) return i;
+  }
+  return globs.size();
+}
 
 std::shared_ptr<const EvaluationPlan> build_evaluation_plan(const Program& program) {
   return PlanBuilder(program).build();

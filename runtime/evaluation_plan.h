@@ -26,6 +26,7 @@ enum class FastOp : std::uint8_t {
   kFactEqualConst,       // fact == constant (either side), CEL equality; `negate` for !=
   kFactOrderConst,       // fact <, <=, >, >= constant (either side) on same-kind int, uint or string
   kFactInConstList,      // fact in [constants]: a hash set for string and int facts
+  kInKnownList,          // any other x in a constant list or plan constant: the same hash set for string and int x
   kMatchesConstPattern,  // text.matches(constant pattern): the regex compiled once
   kPlanConstant,         // depends on neither facts nor variables: EvaluationPlan::constants[aux]
   kFusedComprehension,   // all/exists/exists_one/filter whose body is a string predicate: fused[aux]
@@ -38,7 +39,7 @@ struct FastNode {
   Builtin builtin = Builtin::kNone;
   FactSlot slot = 0;
   std::uint32_t constant = 0;  // index into Program::constants
-  std::uint32_t aux = 0;       // index into EvaluationPlan::sets or ::regexes
+  std::uint32_t aux = 0;       // index into EvaluationPlan::sets, ::regexes, ::constants or ::fused
   // Index of the node's memo slot (EvaluationPlan::memo_count of them), or kNoMemo. A memoised node is
   // evaluated at most once per decision: it depends on the facts only (no comprehension variable from
   // outside it) and is evaluated more than once per decision (a `let` used in several places, or a
@@ -86,7 +87,18 @@ struct FusedComprehension {
 
 struct GlobSet {
   std::vector<GlobPattern> globs;
-  std::vector<std::uint64_t> units;  // per pattern: the units one iteration charges besides the receiver
+  std::vector<std::uint64_t> units;          // per pattern: the units one iteration charges besides the receiver
+  std::vector<std::uint64_t> units_through;  // units[0] + ... + units[i]
+  // When every pattern is `**/*.EXT` with EXT at most 7 bytes (the usual list of file extensions): each
+  // extension packed into an integer with the index of the first pattern that has it, sorted by key, so
+  // an ASCII text is matched against the whole set with one lookup of its own extension.
+  bool extensions_only = false;
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> by_extension;
+
+  // Fills units_through and the extension table; call once the patterns are in.
+  void prepare();
+  // The index of the first pattern that matches `text`, or globs.size() when none does.
+  std::size_t first_match(std::string_view text, GlobPattern::Buffers& buffers) const;
 };
 
 // The members of a constant list a string or int fact can equal: strings as they are, numbers

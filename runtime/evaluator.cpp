@@ -250,6 +250,23 @@ class FastExpressions {
           }
           return boolean(found);
         }
+        case FastOp::kInKnownList: {
+          // call()'s two-argument path, with the list's members in a hash set.
+          if (node.child_count != 2) break;
+          Value first_temp;
+          const Value& first = eval(program_.child(node, 0), first_temp);
+          if (first.is_error()) return forward(first, first_temp, out);
+          const Value& second = eval(program_.child(node, 1), out);
+          if (second.is_error()) return second;
+          if (!charge(operand_cost(first) + operand_cost(second))) return budget_error();
+          const ConstantSet& set = plan_->sets[fast.aux];
+          if (first.kind() == Kind::kString) return boolean(set.strings.contains(first.as_string()));
+          if (first.kind() == Kind::kInt) return boolean(set.ints.contains(first.as_int()));
+          bool result = false;
+          if (direct_builtin(Builtin::kIn, first, second, result)) return boolean(result);
+          const std::array<Value, 2> arguments = {first, second};
+          return check_size(out, call_builtin(Builtin::kIn, arguments));
+        }
         case FastOp::kMatchesConstPattern: {
           const Value& text = eval(program_.child(node, 0), out);
           if (text.is_error()) return text;
@@ -642,13 +659,14 @@ class FastExpressions {
         if (exhausted_) return false;
         const GlobSet& set = plan_->glob_sets[p.index];
         const std::string_view text = receiver(element, p.lower);
-        std::uint64_t units = 0;
-        for (std::size_t i = 0; i < set.globs.size(); ++i) {
-          units += set.units[i] + receiver_units + element.size_units;
-          if (set.globs[i].match(text, state_.glob_buffers)) return charge(units);
-        }
-        charge(units);
-        return false;
+        // The general evaluator iterates up to the first matching pattern (or through all of them), each
+        // iteration charging the pattern's units, the receiver's and the element's size.
+        const std::size_t first = set.first_match(text, state_.glob_buffers);
+        const bool found = first < set.globs.size();
+        const std::size_t iterations = found ? first + 1 : set.globs.size();
+        const std::uint64_t units = (iterations == 0 ? 0 : set.units_through[iterations - 1]) +
+                                    iterations * (receiver_units + element.size_units);
+        return charge(units) && found;
       }
     }
     return false;

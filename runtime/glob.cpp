@@ -221,6 +221,13 @@ bool GlobPattern::match(std::string_view subject, Buffers& buffers) const {
   return run(code_point, decoded.size(), buffers);
 }
 
+std::string_view GlobPattern::ascii_extension() const {
+  if (shape_ != Shape::kEndsWith || literal_.size() < 2 || literal_[0] != '.') return {};
+  const std::string_view extension = std::string_view(literal_).substr(1);
+  if (extension.find_first_of("./") != std::string_view::npos) return {};
+  return extension;
+}
+
 Result<bool> glob_match(std::string_view pattern, std::string_view subject) {
   auto compiled = GlobPattern::compile(pattern);
   if (!compiled) return compiled.error();

@@ -28,6 +28,10 @@ class GlobPattern {
   // ASCII subjects are matched byte by byte, without decoding.
   bool match(std::string_view subject, Buffers& buffers) const;
 
+  // "exe" for `**/*.exe` or `**.exe`: a pattern that matches exactly the ASCII texts ending in "." and
+  // this extension, which holds neither '.' nor '/'. Empty for every other pattern.
+  std::string_view ascii_extension() const;
+
  private:
   struct Token {
     enum class Kind : std::uint8_t {

@@ -431,6 +431,57 @@ TEST(Differential, FusedPredicatesAndPlanConstantsChargeTheReferenceCostAtEveryB
   }
 }
 
+// `names.filter(n, patterns.exists(p, n.lowerAscii().glob(p)))` over a list of `**/*.EXT` patterns is
+// answered by one lookup of the name's extension; names that are not ASCII, have no extension, several
+// dots, a '/' after the last dot, or a NUL byte must get what the reference gives, at the same cost.
+TEST(Differential, ExtensionPatternSetsAgreeWithTheReferenceAtEveryBudget) {
+  const std::vector<std::string> names = {"a.csv", "data/B.CSV", "x.tar.gz", "README", ".exe", "exe", "dir.exe/file",
+                                          "a.", "a.toolongextension", std::string("a.exe\0", 6), "é.exe", "ü/a.md",
+                                          "notes.MD", "a.js", "a.json", "deep/er/run.sh", "a..sh", "a.dylib"};
+  const std::vector<std::vector<const char*>> pattern_lists = {
+      {"**/*.exe", "**/*.sh", "**/*.js", "**/*.exe", "**.md", "**/*.dylib"},  // the table, with a repeat
+      {"**/*.csv", "**/*.json", "**/*.toolongextension"},                     // too long: the loop
+      {"**/*.csv", "data/*.csv"},                                             // another shape: the loop
+  };
+  for (std::size_t l = 0; l < pattern_lists.size(); ++l) {
+    ProgramBuilder b;
+    std::vector<ExprId> patterns;
+    for (const char* pattern : pattern_lists[l]) patterns.push_back(b.string(pattern));
+    const ExprId lowered = b.call(Builtin::kLowerAscii, {b.local(0)});
+    const ExprId known =
+        b.comprehension(Macro::kExists, 1, b.list(patterns), {b.call(Builtin::kGlob, {lowered, b.local(1)})});
+    const ExprId matching = b.comprehension(Macro::kFilter, 0, b.fact("archive.entry_names"), {known});
+    Policy& policy = b.policy("archives", kChannelAny);
+    policy.rules.push_back(ProgramBuilder::rule(
+        "one", Effect::kDeny, b.call(Builtin::kEqual, {b.call(Builtin::kSize, {matching}), b.integer(1)})));
+    policy.rules.push_back(ProgramBuilder::rule(
+        "several", Effect::kEscalate, b.call(Builtin::kGreater, {b.call(Builtin::kSize, {matching}), b.integer(1)})));
+    finalize_program(b.program());
+    for (std::size_t first = 0; first < names.size(); first += 3) {
+      Facts facts;
+      List entries;
+      for (std::size_t i = first; i < std::min(names.size(), first + 6); ++i) entries.push_back(Value::string(names[i]));
+      facts.set(FactSchema::standard().find("archive.entry_names").value(), Value::list(std::move(entries)));
+      EvaluationScratch scratch;
+      for (std::uint64_t budget = 1; budget <= 400; budget += 3) {
+        EvaluationOptions options;
+        options.cost_budget = budget;
+        expect_same(b.program(), facts, options, scratch,
+                    "list " + std::to_string(l) + " names from " + std::to_string(first) + " budget " +
+                        std::to_string(budget));
+        if (::testing::Test::HasFatalFailure()) return;
+      }
+      expect_same(b.program(), facts, EvaluationOptions{}, scratch, "list " + std::to_string(l) + " default budget");
+      // Not vacuous: of "a.csv", "data/B.CSV", "x.tar.gz", "README", ".exe" and "exe", the first list's
+      // table finds ".exe" alone.
+      if (l == 0 && first == 0) {
+        const Decision decision = evaluate(b.program(), facts, scratch);
+        EXPECT_EQ(decision.outcome, Outcome::kDeny) << decision.to_json();
+      }
+    }
+  }
+}
+
 TEST(Differential, RandomExpressionsAgreeWithTheReference) {
   Generator generator(99);
   for (int i = 0; i < 2000; ++i) {
