@@ -288,23 +288,9 @@ Value Value::error(std::string message) {
   return v;
 }
 
-const std::string& Value::as_string() const {
-  switch (kind_) {
-    case Kind::kString:
-    case Kind::kBytes:
-    case Kind::kType:
-    case Kind::kError: return *static_cast<const std::string*>(heap_.get());
-    default: return empty_string();
-  }
-}
-
-const List& Value::as_list() const {
-  return kind_ == Kind::kList ? *static_cast<const List*>(heap_.get()) : empty_list();
-}
-
-const MapEntries& Value::as_map() const {
-  return kind_ == Kind::kMap ? *static_cast<const MapEntries*>(heap_.get()) : empty_map();
-}
+const std::string& Value::empty_text() { return empty_string(); }
+const List& Value::empty_items() { return empty_list(); }
+const MapEntries& Value::empty_entries() { return empty_map(); }
 
 const Value* Value::find(const Value& key) const {
   if (kind_ != Kind::kMap) return nullptr;

@@ -77,10 +77,20 @@ class Value {
   double as_double() const { return scalar_.d; }
   Timestamp as_timestamp() const { return {scalar_.i, nanos_}; }
   Duration as_duration() const { return {scalar_.i, nanos_}; }
-  // kString (UTF-8), kBytes, kType (the type's name), kError (the message).
-  const std::string& as_string() const;
-  const List& as_list() const;
-  const MapEntries& as_map() const;
+  // kString (UTF-8), kBytes, kType (the type's name), kError (the message); empty for other kinds.
+  // Inline: the evaluator reads strings and lists on every node it visits.
+  const std::string& as_string() const {
+    if (kind_ == Kind::kString || kind_ == Kind::kBytes || kind_ == Kind::kType || kind_ == Kind::kError) {
+      return *static_cast<const std::string*>(heap_.get());
+    }
+    return empty_text();
+  }
+  const List& as_list() const {
+    return kind_ == Kind::kList ? *static_cast<const List*>(heap_.get()) : empty_items();
+  }
+  const MapEntries& as_map() const {
+    return kind_ == Kind::kMap ? *static_cast<const MapEntries*>(heap_.get()) : empty_entries();
+  }
 
   // Map lookup by CEL key equality (1 == 1u == 1.0 for numeric keys); nullptr when absent.
   const Value* find(const Value& key) const;
@@ -93,6 +103,10 @@ class Value {
   std::string debug_string() const;
 
  private:
+  static const std::string& empty_text();
+  static const List& empty_items();
+  static const MapEntries& empty_entries();
+
   Kind kind_ = Kind::kNull;
   std::int32_t nanos_ = 0;
   union Scalar {
