@@ -20,6 +20,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <limits>
 #include <map>
 #include <tuple>
 
@@ -52,11 +54,16 @@ std::optional<std::int64_t> canonical_int(const Value& value) {
   }
 }
 
+// What a conjunct requires of one fact: one of some values (strings or ints), or, for an order comparison
+// with an int constant, an int at least or at most a bound.
 struct Key {
+  enum class Range : std::uint8_t { kNone, kAtLeast, kAtMost };
   FactSlot slot = 0;
   bool is_string = true;
   std::vector<std::string> strings;
   std::vector<std::int64_t> ints;
+  Range range = Range::kNone;
+  std::int64_t bound = 0;
 };
 
 // An upper bound on the cost units of evaluating an expression: units + facts * (the largest operand
@@ -91,6 +98,12 @@ class PlanBuilder {
     plan_fused();
     plan_rules();
     plan_policies();
+    for (KeyIndex* index : {&plan.rule_index, &plan.policy_index}) {
+      for (SlotIndex& slot : index->slots) {
+        std::sort(slot.at_least.begin(), slot.at_least.end());
+        std::sort(slot.at_most.begin(), slot.at_most.end(), std::greater<>());
+      }
+    }
     return plan_;
   }
 
@@ -499,6 +512,9 @@ class PlanBuilder {
       bool fact_left = true;
       if (!fact_and_constant(id, key.slot, constant, fact_left)) return std::nullopt;
       members.push_back(program_.constants[constant]);
+    } else if (node.builtin == Builtin::kLess || node.builtin == Builtin::kLessEqual ||
+               node.builtin == Builtin::kGreater || node.builtin == Builtin::kGreaterEqual) {
+      return range_key_of(id);
     } else if (node.builtin == Builtin::kIn) {
       if (!is_fact(child(id, 0)) || !is_constant(child(id, 1))) return std::nullopt;
       const Value& list = program_.constants[program_.nodes[child(id, 1)].a];
@@ -520,6 +536,43 @@ class PlanBuilder {
       }
     }
     if (node.builtin == Builtin::kEqual && key.strings.empty() && key.ints.empty()) return std::nullopt;
+    return key;
+  }
+
+  // `fact > 20`, `10 MiB <= file.size`, ...: an int fact against an int constant holds only for the fact's
+  // values at least (or at most) a bound. The comparison of two ints is exact, so a fact of kind int outside
+  // the range makes the conjunct, and with it the whole `&&`, false.
+  std::optional<Key> range_key_of(ExprId id) const {
+    Key key;
+    std::uint32_t constant = 0;
+    bool fact_left = true;
+    if (!fact_and_constant(id, key.slot, constant, fact_left)) return std::nullopt;
+    if (slot_tag(key.slot) != Type::Tag::kInt || program_.constants[constant].kind() != Kind::kInt) {
+      return std::nullopt;
+    }
+    const std::int64_t c = program_.constants[constant].as_int();
+    Builtin op = program_.nodes[id].builtin;
+    if (!fact_left) {  // c < fact is fact > c, and so on
+      switch (op) {
+        case Builtin::kLess: op = Builtin::kGreater; break;
+        case Builtin::kLessEqual: op = Builtin::kGreaterEqual; break;
+        case Builtin::kGreater: op = Builtin::kLess; break;
+        default: op = Builtin::kLessEqual; break;  // kGreaterEqual
+      }
+    }
+    key.is_string = false;
+    switch (op) {
+      case Builtin::kGreater:
+        if (c == std::numeric_limits<std::int64_t>::max()) return std::nullopt;
+        key.range = Key::Range::kAtLeast, key.bound = c + 1;
+        break;
+      case Builtin::kGreaterEqual: key.range = Key::Range::kAtLeast, key.bound = c; break;
+      case Builtin::kLess:
+        if (c == std::numeric_limits<std::int64_t>::min()) return std::nullopt;
+        key.range = Key::Range::kAtMost, key.bound = c - 1;
+        break;
+      default: key.range = Key::Range::kAtMost, key.bound = c; break;  // kLessEqual
+    }
     return key;
   }
 
@@ -628,6 +681,8 @@ class PlanBuilder {
       it = index.slots.end() - 1;
     }
     it->all.push_back(id);
+    if (key.range == Key::Range::kAtLeast) it->at_least.emplace_back(key.bound, id);
+    if (key.range == Key::Range::kAtMost) it->at_most.emplace_back(key.bound, id);
     // A constant listed twice files the id once.
     for (const std::string& value : key.strings) {
       auto& ids = it->strings[value];

@@ -108,12 +108,18 @@ struct ConstantSet {
   std::unordered_set<std::int64_t> ints;
 };
 
-// Index keys of one fact slot: (slot, value) -> ids (of rules or of policies, depending on the index).
+// Index keys of one fact slot: (slot, value) -> ids (of rules or of policies, depending on the index), and
+// ranges of int values.
 struct SlotIndex {
   FactSlot slot = 0;
   bool is_string = true;  // else int
   std::unordered_map<std::string, std::vector<std::uint32_t>> strings;
   std::unordered_map<std::int64_t, std::vector<std::uint32_t>> ints;
+  // Ids keyed on an order comparison with an int constant, as (bound, id): those in at_least can match only
+  // when the fact is at least the bound (sorted by bound, ascending), those in at_most only when it is at
+  // most the bound (descending). So `content.emails > 20` is not even looked at for a file with no emails.
+  std::vector<std::pair<std::int64_t, std::uint32_t>> at_least;
+  std::vector<std::pair<std::int64_t, std::uint32_t>> at_most;
   std::vector<std::uint32_t> all;  // every id keyed on this slot, for facts of an unexpected kind
 };
 

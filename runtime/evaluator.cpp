@@ -885,8 +885,17 @@ class Judge {
         auto it = slot_index.strings.find(value.as_string());
         if (it != slot_index.strings.end()) ids = &it->second;
       } else {
-        auto it = slot_index.ints.find(value.as_int());
+        const std::int64_t number = value.as_int();
+        auto it = slot_index.ints.find(number);
         if (it != slot_index.ints.end()) ids = &it->second;
+        for (const auto& [bound, id] : slot_index.at_least) {
+          if (bound > number) break;
+          visit(id);
+        }
+        for (const auto& [bound, id] : slot_index.at_most) {
+          if (bound < number) break;
+          visit(id);
+        }
       }
       if (ids != nullptr) {
         for (std::uint32_t id : *ids) visit(id);
