@@ -242,18 +242,17 @@ void BM_ParseFacts(benchmark::State& state, const std::string& name) {
 
 void register_benchmarks() {
   for (const std::string& name : workload_names()) {
-    benchmark::RegisterBenchmark(("evaluate/" + name).c_str(), BM_Evaluate, name, Call::kReused)
-        ->Threads(1)
-        ->UseRealTime();
-    benchmark::RegisterBenchmark(("evaluate/" + name).c_str(), BM_Evaluate, name, Call::kReused)
-        ->Threads(2)
-        ->UseRealTime();
-    benchmark::RegisterBenchmark(("evaluate_fresh/" + name).c_str(), BM_Evaluate, name, Call::kFresh)
-        ->Threads(1)
-        ->UseRealTime();
-    benchmark::RegisterBenchmark(("outcome/" + name).c_str(), BM_Evaluate, name, Call::kOutcome)
-        ->Threads(1)
-        ->UseRealTime();
+    struct Variant {
+      const char* prefix;
+      Call call;
+      int threads;
+    };
+    for (const Variant& v : {Variant{"evaluate/", Call::kReused, 1}, Variant{"evaluate/", Call::kReused, 2},
+                             Variant{"evaluate_fresh/", Call::kFresh, 1}, Variant{"outcome/", Call::kOutcome, 1}}) {
+      benchmark::RegisterBenchmark((v.prefix + name).c_str(), BM_Evaluate, name, v.call)
+          ->Threads(v.threads)
+          ->UseRealTime();
+    }
   }
   for (const std::string name : {"W1", "W2-10", "W2-10000", "W3"}) {
     if (!workloads().contains(name)) continue;

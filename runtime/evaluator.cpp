@@ -250,23 +250,7 @@ class FastExpressions {
           }
           return boolean(found);
         }
-        case FastOp::kInKnownList: {
-          // call()'s two-argument path, with the list's members in a hash set.
-          if (node.child_count != 2) break;
-          Value first_temp;
-          const Value& first = eval(program_.child(node, 0), first_temp);
-          if (first.is_error()) return forward(first, first_temp, out);
-          const Value& second = eval(program_.child(node, 1), out);
-          if (second.is_error()) return second;
-          if (!charge(operand_cost(first) + operand_cost(second))) return budget_error();
-          const ConstantSet& set = plan_->sets[fast.aux];
-          if (first.kind() == Kind::kString) return boolean(set.strings.contains(first.as_string()));
-          if (first.kind() == Kind::kInt) return boolean(set.ints.contains(first.as_int()));
-          bool result = false;
-          if (direct_builtin(Builtin::kIn, first, second, result)) return boolean(result);
-          const std::array<Value, 2> arguments = {first, second};
-          return check_size(out, call_builtin(Builtin::kIn, arguments));
-        }
+        case FastOp::kInKnownList: break;  // call() looks the plan's set up
         case FastOp::kMatchesConstPattern: {
           const Value& text = eval(program_.child(node, 0), out);
           if (text.is_error()) return text;
@@ -422,6 +406,14 @@ class FastExpressions {
       const Value& second = eval(program_.child(node, 1), out);
       if (second.is_error()) return second;
       if (!charge(operand_cost(first) + operand_cost(second))) return budget_error();
+      if (node.builtin == Builtin::kIn && plan_ != nullptr) {  // `x in L` with L known to the plan: its hash set
+        const FastNode& fast = plan_->code[static_cast<ExprId>(&node - program_.nodes.data())];
+        if (fast.op == FastOp::kInKnownList) {
+          const ConstantSet& set = plan_->sets[fast.aux];
+          if (first.kind() == Kind::kString) return boolean(set.strings.contains(first.as_string()));
+          if (first.kind() == Kind::kInt) return boolean(set.ints.contains(first.as_int()));
+        }
+      }
       bool result = false;
       if (direct_builtin(node.builtin, first, second, result)) return boolean(result);
       if (node.builtin == Builtin::kGlob && first.kind() == Kind::kString && second.kind() == Kind::kString) {

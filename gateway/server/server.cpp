@@ -273,30 +273,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (bytes > 0) last_byte_ = std::chrono::steady_clock::now();
     if (!ec && bytes == 0 && direct_remaining_ > 0) ec = net::error::eof;
     if (ec) {
-      stop_watchdog();
-      CutOff cut_off = std::exchange(cut_off_, CutOff::kNone);
-      if (cut_off != CutOff::kNone && ec == net::error::operation_aborted && !stopping_) {
-        respond_cut_off(cut_off);
-      } else {
-        flush_and_end_upload("the client went away: " + ec.message());
-        close_now();
-      }
+      end_body_on_error(ec);
       return;
     }
     if (pending_ > 0 && (pending_ == chunk_.size() || direct_remaining_ == 0)) {
       if (!write_pending()) return;
     }
-    if (direct_remaining_ == 0) {
-      stop_watchdog();
-      finish_request();
-      return;
-    }
-    if (cut_off_ != CutOff::kNone) {  // the watchdog fired as this read completed: its cancel found nothing
-      stop_watchdog();
-      respond_cut_off(std::exchange(cut_off_, CutOff::kNone));
-      return;
-    }
-    read_body_direct();
+    if (!body_settled(direct_remaining_ == 0)) read_body_direct();
   }
 
   // Every tick (a quarter of the idle timeout, between 50 ms and 1 s) while a body is being read: no byte
@@ -351,30 +334,41 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       pending_ = 0;
     }
     if (ec) {
-      stop_watchdog();
-      CutOff cut_off = std::exchange(cut_off_, CutOff::kNone);
-      if (cut_off != CutOff::kNone && ec == net::error::operation_aborted && !stopping_) {
-        respond_cut_off(cut_off);
-      } else {
-        flush_and_end_upload("the client went away: " + ec.message());
-        close_now();
-      }
+      end_body_on_error(ec);
       return;
     }
     if (upload_ && pending_ > 0 && (pending_ == chunk_.size() || parser_->is_done())) {
       if (!write_pending()) return;
     }
-    if (parser_->is_done()) {
+    if (!body_settled(parser_->is_done())) read_body();
+  }
+
+  // A body read ended with an error: the watchdog's cut-off (answered 408), or the client went away.
+  void end_body_on_error(beast::error_code ec) {
+    stop_watchdog();
+    CutOff cut_off = std::exchange(cut_off_, CutOff::kNone);
+    if (cut_off != CutOff::kNone && ec == net::error::operation_aborted && !stopping_) {
+      respond_cut_off(cut_off);
+    } else {
+      flush_and_end_upload("the client went away: " + ec.message());
+      close_now();
+    }
+  }
+
+  // After a body read that stored its bytes: the request is answered when the body is `done`, or when the
+  // watchdog fired as this read completed (its cancel found nothing to cancel). False: read on.
+  bool body_settled(bool done) {
+    if (done) {
       stop_watchdog();
       finish_request();
-      return;
+      return true;
     }
-    if (cut_off_ != CutOff::kNone) {  // the watchdog fired as this read completed: its cancel found nothing
+    if (cut_off_ != CutOff::kNone) {
       stop_watchdog();
       respond_cut_off(std::exchange(cut_off_, CutOff::kNone));
-      return;
+      return true;
     }
-    read_body();
+    return false;
   }
 
   void respond_cut_off(CutOff cut_off) {
