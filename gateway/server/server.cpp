@@ -454,21 +454,33 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   // A response sent before the request's body was read (a denial after the first chunk, 413, 408) is followed
   // by a lingering close: closing a socket that still holds unread bytes makes the kernel send a reset, and a
-  // reset can destroy the response before the client has read it. So the gateway sends its FIN, then reads and
-  // discards what still arrives until the client closes or kLingerTime passes, and only then closes.
+  // reset can destroy the response before the client has read it. So the gateway ends TLS with close_notify
+  // (a client must not take the end of the stream for a truncation), sends its FIN, then reads and discards
+  // what still arrives until the client closes or kLingerTime passes, and only then closes.
   void linger() {
     if (closed_) return;
     stop_watchdog();
     flush_and_end_upload("the connection closed");
-    auto& lowest = beast::get_lowest_layer(stream_);
+    lingering_ = true;
+    beast::get_lowest_layer(stream_).expires_after(kLingerTime);  // one deadline for the whole close
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      drain_after_fin();
+    } else {
+      stream_.async_shutdown(beast::bind_front_handler(&Session::on_tls_shutdown, this->shared_from_this()));
+    }
+  }
+
+  void on_tls_shutdown(beast::error_code) {  // whatever came of it, the TCP side closes next
+    if (!closed_) drain_after_fin();
+  }
+
+  void drain_after_fin() {
     beast::error_code ec;
-    lowest.socket().shutdown(tcp::socket::shutdown_send, ec);
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) {
       close_now();
       return;
     }
-    lingering_ = true;
-    lowest.expires_after(kLingerTime);  // one deadline for the whole drain
     discard_.resize(kReadBytes);
     drain();
   }

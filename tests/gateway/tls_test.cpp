@@ -49,6 +49,18 @@ TEST_F(Tls, NegotiatesTls13) {
   EXPECT_NE(output.find("TLSv1.3"), std::string::npos) << output;
 }
 
+// A connection the gateway closes after its answer ends TLS with close_notify before the TCP close: an
+// OpenSSL 3 client takes a bare TCP close for a truncation ("unexpected eof while reading") and fails.
+TEST_F(Tls, ClosesWithCloseNotifyAfterItsAnswer) {
+  auto [output, code] = run_command(
+      "printf 'GET /healthz HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n' | timeout 20 "
+      "openssl s_client -connect " +
+      gateway_->address() + " -tls1_3 -ign_eof 2>&1");
+  EXPECT_EQ(code, 0) << output;
+  EXPECT_NE(output.find("HTTP/1.1 200"), std::string::npos) << output;
+  EXPECT_EQ(output.find("unexpected eof"), std::string::npos) << output;
+}
+
 TEST_F(Tls, NegotiatesTls12WithAnIntermediateCipher) {
   auto [output, code] = s_client("-tls1_2");
   EXPECT_EQ(code, 0) << output;
