@@ -1106,20 +1106,20 @@ void build_decision(const Program& program, const EvaluationPlan& plan, const St
     return std::tie(a.policy, a.rule, a.message, a.location) < std::tie(b.policy, b.rule, b.message, b.location);
   });
 
+  if (summary.outcome != Outcome::kEscalate) {  // no reviewers; clear() keeps the roles' capacity for the next
+    decision.reviewers.roles.clear();
+    decision.reviewers.approvals = 0;
+  }
   std::string& reason = decision.reason;
   bool first = true;
   switch (summary.outcome) {
     case Outcome::kDeny:
-      decision.reviewers.roles.clear();
-      decision.reviewers.approvals = 0;
       reason.assign("denied by ");
       for (const MatchedRule& rule : decision.rules) {
         if (rule.effect == Effect::kDeny) append_item(reason, rule, first);
       }
       return;
     case Outcome::kApprove:
-      decision.reviewers.roles.clear();
-      decision.reviewers.approvals = 0;
       reason.assign("approved by ");
       for (const MatchedRule& rule : decision.rules) append_item(reason, rule, first);
       return;
