@@ -1,6 +1,11 @@
 #include "airlock/gateway/inspect/identifiers.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 namespace airlock::gateway::inspect {
@@ -25,6 +30,30 @@ constexpr std::array<std::uint8_t, 256> make_classes() {
   return classes;
 }
 constexpr std::array<std::uint8_t, 256> kClasses = make_classes();
+
+// What SegmentScan (below) looks at. A hard separator is a byte that is neither a letter or
+// digit nor one that can join or continue an identifier (the joiners ' ', '-', '/', '.'; '+' before a phone
+// number; '_' and '%' in an email's local part; '@'): a comma, a tab, a line end, a quote, a non-ASCII byte.
+// Nothing the scanner matches spans one.
+constexpr std::uint8_t kSegmentDigit = 1;
+constexpr std::uint8_t kSegmentUpper = 2;
+constexpr std::uint8_t kSegmentHard = 4;
+constexpr std::uint8_t kSegmentAt = 8;
+constexpr std::uint8_t kSegmentB = 16;  // 'b' or 'B': every date-of-birth label has one
+
+constexpr std::array<std::uint8_t, 256> make_segment_classes() {
+  std::array<std::uint8_t, 256> classes{};
+  for (int c = 0; c < 256; ++c) classes[c] = kSegmentHard;
+  for (int c = '0'; c <= '9'; ++c) classes[c] = kSegmentDigit;
+  for (int c = 'A'; c <= 'Z'; ++c) classes[c] = kSegmentUpper;
+  for (int c = 'a'; c <= 'z'; ++c) classes[c] = 0;
+  for (char c : {' ', '-', '/', '.', '+', '_', '%'}) classes[static_cast<unsigned char>(c)] = 0;
+  classes['@'] = kSegmentAt;
+  classes['b'] = kSegmentB;
+  classes['B'] = kSegmentUpper | kSegmentB;
+  return classes;
+}
+constexpr std::array<std::uint8_t, 256> kSegmentClasses = make_segment_classes();
 
 // How far after a date-of-birth label ("DOB: ") a date may start and still be its value.
 constexpr std::uint64_t kLabelReach = 48;
@@ -75,6 +104,138 @@ bool is_date_groups(std::string_view a, std::string_view b, std::string_view c) 
     return is_calendar_date(parse_small(c), parse_small(b), parse_small(a));
   return false;
 }
+
+// After a hard separator, nothing before it can join what follows (see kSegmentClasses). A segment up to the
+// next hard separator with no '@', fewer than ten digits, no digit followed by two capitals (every postcode's
+// inward code) and, when labels count, no 'b' (in every label), holds nothing the scanner could count: it is
+// "boring" and passed over whole. The state the byte-by-byte scan would leave for the next word is the same:
+// that word follows a separator run that is not a single joiner or space, which is all the scan would
+// remember of the segment.
+//
+// The segments of one chunk are found with bit masks of 64-byte blocks (SSE2 where available): a few
+// instructions per segment rather than a few per byte.
+class SegmentScan {
+ public:
+  SegmentScan(std::span<const char> text, bool labels)
+      : begin_(text.data()), size_(text.size()), stop_(labels ? (kSegmentAt | kSegmentB) : kSegmentAt) {}
+
+  // A hard separator such that every segment from `p` up to it is boring, as far as one can be found (the
+  // main loop then scans that separator itself); nullptr when the segment at `p` is not boring or runs past
+  // the chunk. `p` follows a hard separator.
+  const char* boring_end(const char* p) {
+    auto at = static_cast<std::size_t>(p - begin_);
+    if (at >= size_) return nullptr;
+    if (!(at >= base_ && at - base_ < 64)) load(at);
+    // Many segments at once: those that end at a hard separator before the first byte that could make a
+    // segment interesting ('@', a 'b', a digit and two capitals, or where digit groups may reach ten digits).
+    const std::uint64_t from = ~std::uint64_t{0} << (at - base_);
+    const std::uint64_t hard = block_.hard & from;
+    const std::uint64_t bad = (block_.stop | block_.trigram | block_.long_run) & from;
+    const std::uint64_t safe = hard & (bad != 0 ? (bad & -bad) - 1 : ~std::uint64_t{0});
+    if (safe != 0) return begin_ + base_ + static_cast<std::size_t>(63 - __builtin_clzll(safe));
+    // The first segment alone, across blocks if it must: a long segment is still boring with few digits.
+    std::uint32_t digits = 0;
+    while (at < size_) {
+      if (!(at >= base_ && at - base_ < 64)) load(at);
+      const std::uint64_t rest = ~std::uint64_t{0} << (at - base_);
+      const std::uint64_t ends = block_.hard & rest;
+      const std::uint64_t range = ends != 0 ? rest & ((ends & -ends) - 1) : rest;
+      if ((block_.stop & range) != 0 || (block_.trigram & range) != 0) return nullptr;
+      digits += count_bits(block_.digit & range);
+      if (digits >= 10) return nullptr;
+      if (ends != 0) return begin_ + base_ + static_cast<std::size_t>(__builtin_ctzll(ends));
+      at = base_ + 64;
+    }
+    return nullptr;
+  }
+
+ private:
+  struct Block {
+    std::uint64_t hard = 0;
+    std::uint64_t digit = 0;
+    std::uint64_t stop = 0;     // '@', and 'b' or 'B' when labels count
+    std::uint64_t trigram = 0;  // a digit followed by two capitals
+    std::uint64_t long_run = 0;  // where a sequence of digit groups may reach ten digits
+  };
+
+  void load(std::size_t at) {
+    base_ = at;
+    const std::size_t n = std::min<std::size_t>(64, size_ - at);
+    const char* p = begin_ + at;
+    std::uint64_t hard = 0;
+    std::uint64_t digit = 0;
+    std::uint64_t joiner = 0;  // ' ', '-', '/', '.'
+    std::uint64_t upper = 0;
+    std::uint64_t stop = 0;
+    std::size_t i = 0;
+#if defined(__SSE2__)
+    for (; i + 16 <= n; i += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+      auto within = [&v](char low, char high) {
+        return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(low - 1))),
+                             _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(high + 1))));
+      };
+      auto is = [&v](char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); };
+      const __m128i d = within('0', '9');
+      const __m128i u = within('A', 'Z');
+      const __m128i at_sign = is('@');
+      const __m128i b = _mm_or_si128(is('b'), is('B'));
+      __m128i soft = _mm_or_si128(_mm_or_si128(d, u), within('a', 'z'));
+      const __m128i joins = _mm_or_si128(_mm_or_si128(is(' '), is('-')), _mm_or_si128(is('/'), is('.')));
+      soft = _mm_or_si128(soft, joins);
+      soft = _mm_or_si128(soft, _mm_or_si128(_mm_or_si128(is('+'), is('_')), _mm_or_si128(is('%'), at_sign)));
+      auto bits = [](__m128i m) { return static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(m))); };
+      hard |= (~bits(soft) & 0xFFFF) << i;
+      digit |= bits(d) << i;
+      joiner |= bits(joins) << i;
+      upper |= bits(u) << i;
+      stop |= bits(stop_ == kSegmentAt ? at_sign : _mm_or_si128(at_sign, b)) << i;
+    }
+#endif
+    for (; i < n; ++i) {
+      const std::uint8_t cls = kSegmentClasses[static_cast<unsigned char>(p[i])];
+      const std::uint64_t bit = std::uint64_t{1} << i;
+      if ((cls & kSegmentHard) != 0) hard |= bit;
+      if ((cls & kSegmentDigit) != 0) digit |= bit;
+      if ((cls & kSegmentUpper) != 0) upper |= bit;
+      if (p[i] == ' ' || p[i] == '-' || p[i] == '/' || p[i] == '.') joiner |= bit;
+      if ((cls & stop_) != 0) stop |= bit;
+    }
+    // The two bytes after the block, for a digit and two capitals that straddle its end.
+    std::uint64_t upper_after = 0;
+    for (std::size_t k = 0; k < 2 && at + 64 + k < size_; ++k) {
+      if ((kSegmentClasses[static_cast<unsigned char>(p[64 + k])] & kSegmentUpper) != 0) upper_after |= 1u << k;
+    }
+    const std::uint64_t upper_next = (upper >> 1) | (upper_after << 63);
+    const std::uint64_t upper_next2 = (upper >> 2) | (upper_after << 62);
+    // Where a sequence of digit groups may reach ten digits (an NHS or phone number): the tenth of ten digits
+    // in a row, or the eleventh of a run of digits and joiners (two groups or more need a joiner between).
+    std::uint64_t digits10 = digit;
+    digits10 &= digits10 << 1;  // the second of two digits in a row
+    digits10 &= digits10 << 2;  // of 4
+    digits10 &= digits10 << 4;  // of 8
+    digits10 &= digits10 << 2;  // of 10
+    const std::uint64_t joined = digit | joiner;
+    const std::uint64_t joined2 = joined & (joined << 1);
+    std::uint64_t joined11 = joined2 & (joined2 << 2);
+    joined11 &= joined11 << 4;                              // the eighth of 8
+    joined11 &= (joined2 << 8) & (joined << 10);            // and the three before: 11
+    block_ = Block{hard, digit, stop, digit & upper_next & upper_next2, digits10 | joined11};
+  }
+
+  static std::uint32_t count_bits(std::uint64_t x) {  // without a call: the baseline x86-64 has no popcnt
+    x -= (x >> 1) & 0x5555555555555555ULL;
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+    return static_cast<std::uint32_t>((x * 0x0101010101010101ULL) >> 56);
+  }
+
+  const char* begin_;
+  std::size_t size_;
+  std::uint8_t stop_;
+  std::size_t base_ = SIZE_MAX;  // offset of the block in block_
+  Block block_;
+};
 
 }  // namespace
 
@@ -161,6 +322,7 @@ bool is_date_value(std::string_view value) {
 void IdentifierScanner::update(std::span<const char> text) {
   const char* p = text.data();
   const char* const end = p + text.size();
+  SegmentScan segments(text, dates_by_label_);
   while (p < end) {
     auto c = static_cast<unsigned char>(*p);
     std::uint8_t cls = kClasses[c];
@@ -180,7 +342,13 @@ void IdentifierScanner::update(std::span<const char> text) {
         word_upper_alnum_ = true;
       }
       if (word_length_ < kWordBytes) {
-        std::copy_n(run, std::min<std::size_t>(length, kWordBytes - word_length_), word_.data() + word_length_);
+        const std::size_t take = std::min<std::size_t>(length, kWordBytes - word_length_);
+        if (end - run >= static_cast<std::ptrdiff_t>(kWordBytes)) {
+          // A fixed-size copy (no call): word_ has room for kWordBytes past any length it holds.
+          std::memcpy(word_.data() + word_length_, run, kWordBytes);
+        } else {
+          std::memcpy(word_.data() + word_length_, run, take);
+        }
       }
       word_length_ = static_cast<std::uint32_t>(
           std::min<std::uint64_t>(std::uint64_t{word_length_} + length, std::numeric_limits<std::uint32_t>::max()));
@@ -197,7 +365,19 @@ void IdentifierScanner::update(std::span<const char> text) {
     email_step(c);
     ++offset_;
     ++p;
+    if ((kSegmentClasses[c] & kSegmentHard) != 0 && !label_active_ && p < end) {
+      const char* stop = segments.boring_end(p);
+      if (stop != nullptr && stop != p) pass_over(p, stop);
+    }
   }
+}
+
+void IdentifierScanner::pass_over(const char*& p, const char* stop) {
+  flush_groups();  // groups before the separator end here; label_active_ is off, so when does not matter
+  previous_word_outward_ = false;
+  previous_word_is_gir_ = false;
+  offset_ += static_cast<std::uint64_t>(stop - p);
+  p = stop;
 }
 
 // The email automaton over `length` letters and digits at once (each is a local-part and a domain byte).
@@ -283,8 +463,9 @@ void IdentifierScanner::add_digit_group(bool joins_previous) {
   if (joins_previous && group_separator_ == 0) group_separator_ = separator_first_;
   if (group_count_ == 0) groups_plus_ = separator_length_ > 0 && separator_last_ == '+';
   Group& group = groups_[group_count_++];
-  group.digits = word_;  // a fixed 16-byte copy; only the first `length` bytes count
+  std::memcpy(group.digits.data(), word_.data(), kWordBytes);  // fixed size; only the first `length` bytes count
   group.length = static_cast<std::uint8_t>(word_length_);
+  group_digits_ += word_length_;
   group.glued = false;
   group.start = word_start_;
 }
@@ -322,6 +503,14 @@ void IdentifierScanner::flush_groups() {
   const std::size_t n = group_count_;
   if (n == 0) return;
   group_count_ = 0;
+  if (group_digits_ < 10 && !label_active_) {
+    // Too few digits for an NHS or phone number, and a date counts only after a label: nothing to match.
+    group_digits_ = 0;
+    group_separator_ = 0;
+    groups_plus_ = false;
+    return;
+  }
+  group_digits_ = 0;
   auto length = [&](std::size_t i) { return groups_[i].length; };
   auto nhs_334 = [&](std::size_t i) {
     if (i + 3 > n || length(i) != 3 || length(i + 1) != 3 || length(i + 2) != 4 || groups_[i + 2].glued) return false;

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace airlock::gateway::inspect {
 namespace {
@@ -124,6 +125,52 @@ TEST(DateValue, AcceptsCommonNumericForms) {
   EXPECT_FALSE(is_date_value("12/03-1980"));
   EXPECT_FALSE(is_date_value("13/13/1980"));
   EXPECT_FALSE(is_date_value("12345"));
+}
+
+// Plain table rows hold nothing to count and are passed over whole (a segment between hard separators at a
+// time, found with 64-byte bit masks); an identifier among them must still be found wherever it falls: at
+// every offset within a block, split across chunks, and in a segment that starts in one block and ends in
+// the next.
+TEST(IdentifierScanner, FindsEachIdentifierAmongPlainRowsAtEveryOffset) {
+  const std::string plain = "L14592,2026-01-24,40-39,M,asthma,844,67.67\n";
+  struct Case {
+    std::string text;
+    IdentifierCounts expected;
+    bool labels;
+  };
+  const std::vector<Case> cases = {
+      {"9434765919", {.nhs_numbers = 1}, false},
+      {"943 476 5919", {.nhs_numbers = 1}, false},
+      {"943-476-5919", {.nhs_numbers = 1}, false},
+      {"020 7946 0958", {.phone_numbers = 1}, false},
+      {"+44 20 7946 0958", {.phone_numbers = 1}, false},
+      {"07700900123", {.phone_numbers = 1}, false},
+      {"SW1A 1AA", {.postcodes = 1}, false},
+      {"M1 1AE", {.postcodes = 1}, false},
+      {"EC1A1BB", {.postcodes = 1}, false},
+      {"x.y@nhs.net", {.emails = 1}, false},
+      {"DOB 12/03/1980", {.dates_of_birth = 1}, true},
+      {"born 1975-11-02", {.dates_of_birth = 1}, true},
+  };
+  for (const Case& c : cases) {
+    for (std::size_t offset = 0; offset < 70; ++offset) {
+      // The identifier starts `offset` bytes into a cell after a few plain rows: every position in a block.
+      std::string text = plain + plain + plain + std::string(offset, 'a') + "," + c.text + "," + plain + plain;
+      for (std::size_t chunk : {std::size_t{0}, std::size_t{7}, std::size_t{64}, std::size_t{97}}) {
+        EXPECT_EQ(scan(text, chunk, c.labels), c.expected) << c.text << " at offset " << offset << ", chunk " << chunk;
+      }
+      // Plain text without the identifier counts nothing, so the counts above are the identifier's.
+      std::string without = plain + plain + plain + std::string(offset, 'a') + "," + plain + plain;
+      EXPECT_EQ(scan(without, 0, c.labels), IdentifierCounts{}) << offset;
+    }
+  }
+}
+
+TEST(IdentifierScanner, ADateCountsOnlyAfterItsLabelEvenAcrossPlainRows) {
+  const std::string plain = "L14592,40-39,M,asthma,844,67.67\n";  // no date of its own
+  EXPECT_EQ(scan(plain + plain + "12/03/1980\n" + plain).dates_of_birth, 0);
+  EXPECT_EQ(scan(plain + "dob," + "12/03/1980\n" + plain).dates_of_birth, 1);
+  EXPECT_EQ(scan(plain + "dob," + plain + plain + "12/03/1980\n").dates_of_birth, 0);  // too far from its label
 }
 
 }  // namespace

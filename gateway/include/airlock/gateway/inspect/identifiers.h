@@ -58,6 +58,8 @@ class IdentifierScanner {
     std::uint64_t start;  // offset of the first digit in the stream
   };
 
+  // Moves past a segment that holds nothing to count (see identifiers.cpp), leaving the state its scan would.
+  void pass_over(const char*& p, const char* stop);
   void end_word();
   void add_digit_group(bool joins_previous);
   void flush_groups();
@@ -71,7 +73,7 @@ class IdentifierScanner {
   std::uint64_t offset_ = 0;  // stream offset of the byte being scanned
 
   // The current word.
-  std::array<char, kWordBytes> word_{};
+  std::array<char, 2 * kWordBytes> word_{};  // room for a fixed-size copy of kWordBytes at any length held
   std::uint32_t word_length_ = 0;  // may exceed kWordBytes (then only the flags below are kept)
   bool word_digits_ = true;
   bool word_upper_alnum_ = true;
@@ -86,6 +88,7 @@ class IdentifierScanner {
   // The digit group sequence being collected.
   std::array<Group, kMaxGroups> groups_{};
   std::size_t group_count_ = 0;
+  std::size_t group_digits_ = 0;  // digits in the sequence's groups
   char group_separator_ = 0;  // 0 until two groups are joined
   bool groups_plus_ = false;  // "+" right before the first group
   // Date-of-birth labels: the stream offset where the last label ended, or none.
