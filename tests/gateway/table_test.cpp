@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace airlock::gateway::inspect {
 namespace {
@@ -89,6 +90,41 @@ TEST(TableInspector, RejectsARowOverTheCap) {
   auto stats = parse("a,b\n" + std::string(100, 'x') + ",1\n", ',', 7, limits);
   EXPECT_FALSE(stats.is_table);
   EXPECT_EQ(stats.problem, "a row is longer than 64 bytes");
+}
+
+// Cells are classified from 64-byte bit masks when they lie in one block, byte by byte when they straddle
+// one or a chunk: the statistics must not depend on where the cells fall.
+TEST(TableInspector, GivesTheSameStatisticsWhereverCellsFallInBlocksAndChunks) {
+  const std::string header = "ref,contact,area,date_of_birth,n\n";
+  const std::vector<std::string> rows = {"9434765919,a@nhs.net,SW1A 1AA,12/03/1980,17\n",
+                                         "5738563913,b.c@nhs.uk,M1 1AE,1975-11-02,0\n",
+                                         "4809865347,d@x.org,EC1A 1BB,x,0.5\n"};  // not an integer
+  for (std::size_t pad = 0; pad < 64; pad += 5) {
+    std::string text = header;
+    text += std::string(pad, 'p') + ",,,," + "9\n";  // shifts every later cell by `pad` bytes
+    for (int i = 0; i < 30; ++i) text += rows[i % rows.size()];
+    for (std::size_t chunk : {std::size_t{0}, std::size_t{1}, std::size_t{13}, std::size_t{64}, std::size_t{250}}) {
+      auto stats = parse(text, ',', chunk);
+      ASSERT_TRUE(stats.is_table) << stats.problem;
+      EXPECT_EQ(stats.rows, 31);
+      // ref holds NHS numbers, contact emails, area postcodes: identifiers by content (names say nothing).
+      EXPECT_EQ(stats.identifier_columns, (std::vector<std::string>{"ref", "contact", "area", "date_of_birth"}))
+          << "pad " << pad << ", chunk " << chunk;
+      EXPECT_EQ(stats.count_columns, (std::vector<std::string>{"n"}));
+      EXPECT_EQ(stats.min_count, 9);  // the first row's: "0.5" is not an integer
+      EXPECT_EQ(stats.zero_cells, 10);
+      EXPECT_EQ(stats.dates_of_birth, 20);
+    }
+  }
+}
+
+TEST(TableInspector, TrimsBlanksAroundCellsBeforeJudgingThem) {
+  auto stats = parse("code,n\n 9434765919 ,\t12\t\nx,  0\n");
+  EXPECT_EQ(stats.identifier_columns, (std::vector<std::string>{}));  // 1 NHS number in 2 cells: not most
+  EXPECT_EQ(stats.min_count, 12);
+  EXPECT_EQ(stats.zero_cells, 1);
+  auto most = parse("code,n\n 9434765919 ,1\n5738563913\t,2\n");
+  EXPECT_EQ(most.identifier_columns, (std::vector<std::string>{"code"}));
 }
 
 TEST(ColumnNames, RecogniseIdentifiersAndBirthDates) {

@@ -34,6 +34,8 @@ bool is_identifier_column_name(std::string_view name);
 // True for column names such as dob, date_of_birth, BirthDate.
 bool is_birth_date_column_name(std::string_view name);
 
+struct CellBytes;  // what a cell's bytes are (table.cpp)
+
 class TableInspector {
  public:
   explicit TableInspector(char delimiter, TableLimits limits = {});
@@ -55,10 +57,16 @@ class TableInspector {
     std::int64_t postcodes = 0;
     std::int64_t emails = 0;
     std::int64_t dates = 0;
+    // From the header: which of the counts above the statistics use. The identifier counts serve only
+    // columns whose name does not already say they hold identifiers; dates only birth-date columns.
+    bool identifier_by_content = true;
+    bool birth_dates = false;
   };
 
   void end_field();
   void end_field(std::string_view raw);  // `raw` is field_ or, for a field whole in one chunk, the chunk's bytes
+  // A non-empty data cell, trimmed; `bytes` says which classes of bytes it holds (defined in table.cpp).
+  void classify(std::string_view value, Column& column, CellBytes bytes);
   void end_row();
   void fail(std::string problem);
 
