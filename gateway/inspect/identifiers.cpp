@@ -169,21 +169,35 @@ class SegmentScan {
     std::uint64_t stop = 0;
     std::size_t i = 0;
 #if defined(__SSE2__)
+    // Letters and digits by range (signed compares: bytes from 0x80 are negative, outside every range).
+    // Lower case letters are the capitals with bit 0x20 set.
+    const __m128i below_zero = _mm_set1_epi8('0' - 1);
+    const __m128i above_nine = _mm_set1_epi8('9' + 1);
+    const __m128i below_a = _mm_set1_epi8('A' - 1);
+    const __m128i above_z = _mm_set1_epi8('Z' + 1);
+    const __m128i case_bit = _mm_set1_epi8(0x20);
+    const __m128i space = _mm_set1_epi8(' ');
+    const __m128i dash = _mm_set1_epi8('-');
+    const __m128i slash = _mm_set1_epi8('/');
+    const __m128i dot = _mm_set1_epi8('.');
+    const __m128i plus = _mm_set1_epi8('+');
+    const __m128i underscore = _mm_set1_epi8('_');
+    const __m128i percent = _mm_set1_epi8('%');
+    const __m128i at_byte = _mm_set1_epi8('@');
+    const __m128i lower_b = _mm_set1_epi8('b');
     for (; i + 16 <= n; i += 16) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-      auto within = [&v](char low, char high) {
-        return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(low - 1))),
-                             _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(high + 1))));
-      };
-      auto is = [&v](char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); };
-      const __m128i d = within('0', '9');
-      const __m128i u = within('A', 'Z');
-      const __m128i at_sign = is('@');
-      const __m128i b = _mm_or_si128(is('b'), is('B'));
-      __m128i soft = _mm_or_si128(_mm_or_si128(d, u), within('a', 'z'));
-      const __m128i joins = _mm_or_si128(_mm_or_si128(is(' '), is('-')), _mm_or_si128(is('/'), is('.')));
-      soft = _mm_or_si128(soft, joins);
-      soft = _mm_or_si128(soft, _mm_or_si128(_mm_or_si128(is('+'), is('_')), _mm_or_si128(is('%'), at_sign)));
+      const __m128i d = _mm_and_si128(_mm_cmpgt_epi8(v, below_zero), _mm_cmplt_epi8(v, above_nine));
+      const __m128i u = _mm_and_si128(_mm_cmpgt_epi8(v, below_a), _mm_cmplt_epi8(v, above_z));
+      const __m128i folded = _mm_andnot_si128(case_bit, v);  // 'a'..'z' -> 'A'..'Z'
+      const __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(folded, below_a), _mm_cmplt_epi8(folded, above_z));
+      const __m128i at_sign = _mm_cmpeq_epi8(v, at_byte);
+      const __m128i b = _mm_cmpeq_epi8(_mm_or_si128(v, case_bit), lower_b);  // 'b' or 'B'
+      const __m128i joins = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_cmpeq_epi8(v, dash)),
+                                         _mm_or_si128(_mm_cmpeq_epi8(v, slash), _mm_cmpeq_epi8(v, dot)));
+      __m128i soft = _mm_or_si128(_mm_or_si128(d, letter), joins);
+      soft = _mm_or_si128(soft, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, plus), _mm_cmpeq_epi8(v, underscore)),
+                                             _mm_or_si128(_mm_cmpeq_epi8(v, percent), at_sign)));
       auto bits = [](__m128i m) { return static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(m))); };
       hard |= (~bits(soft) & 0xFFFF) << i;
       digit |= bits(d) << i;

@@ -14,8 +14,8 @@
 
 namespace airlock::gateway::inspect {
 
-// What a cell holds, as TableInspector::classify() needs it: kCellUpper and kCellAt (below) if any byte is
-// one, and whether every byte is a digit.
+// What a cell holds, as TableInspector::classify() needs it: kCellAt (below) if any byte is '@', and whether
+// every byte is a digit.
 struct CellBytes {
   std::uint8_t any = 0;
   bool digits = false;
@@ -26,6 +26,7 @@ namespace {
 bool is_ascii_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 char to_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 // "Date of Birth" -> "dateofbirth".
 std::string normalise(std::string_view name) {
@@ -76,12 +77,10 @@ bool is_not_count_name(const std::vector<std::string>& tokens) {
 
 // What TableInspector::classify() needs to know of a cell's bytes.
 constexpr std::uint8_t kCellDigit = 1;
-constexpr std::uint8_t kCellUpper = 2;
 constexpr std::uint8_t kCellAt = 4;
 constexpr std::array<std::uint8_t, 256> make_cell_classes() {
   std::array<std::uint8_t, 256> classes{};
   for (int c = '0'; c <= '9'; ++c) classes[c] = kCellDigit;
-  for (int c = 'A'; c <= 'Z'; ++c) classes[c] = kCellUpper;
   classes['@'] = kCellAt;
   return classes;
 }
@@ -99,7 +98,7 @@ CellBytes cell_bytes(std::string_view value) {
 }
 
 // Bit masks of one chunk, 64 bytes at a time (SSE2 where available): the bytes that end an unquoted run (the
-// delimiter, a quote, CR and LF), and the digits, capitals and '@' that classify() needs. Fields are then
+// delimiter, a quote, CR and LF), and the digits and '@' that classify() needs. Fields are then
 // found and classified a few instructions each, rather than a few per byte.
 class ChunkMasks {
  public:
@@ -128,7 +127,6 @@ class ChunkMasks {
     const std::uint64_t ones = value.size() == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << value.size()) - 1;
     const std::uint64_t range = ones << (at - block_);
     std::uint8_t any = 0;
-    if ((upper_ & range) != 0) any |= kCellUpper;
     if ((at_sign_ & range) != 0) any |= kCellAt;
     return {any, (digit_ & range) == range};
   }
@@ -142,7 +140,6 @@ class ChunkMasks {
     const std::size_t n = std::min<std::size_t>(64, size_ - at);
     std::uint64_t special = 0;
     std::uint64_t digit = 0;
-    std::uint64_t upper = 0;
     std::uint64_t at_sign = 0;
     std::size_t i = 0;
 #if defined(__SSE2__)
@@ -151,18 +148,16 @@ class ChunkMasks {
     const __m128i line_feed = _mm_set1_epi8('\n');
     const __m128i carriage_return = _mm_set1_epi8('\r');
     auto bits = [](__m128i m) { return static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(m))); };
+    const __m128i below_zero = _mm_set1_epi8('0' - 1);
+    const __m128i above_nine = _mm_set1_epi8('9' + 1);
+    const __m128i at_byte = _mm_set1_epi8('@');
     for (; i + 16 <= n; i += 16) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-      auto within = [&v](char low, char high) {
-        return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(low - 1))),
-                             _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(high + 1))));
-      };
       const __m128i hits = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, delimiter), _mm_cmpeq_epi8(v, quote)),
                                         _mm_or_si128(_mm_cmpeq_epi8(v, line_feed), _mm_cmpeq_epi8(v, carriage_return)));
       special |= bits(hits) << i;
-      digit |= bits(within('0', '9')) << i;
-      upper |= bits(within('A', 'Z')) << i;
-      at_sign |= bits(_mm_cmpeq_epi8(v, _mm_set1_epi8('@'))) << i;
+      digit |= bits(_mm_and_si128(_mm_cmpgt_epi8(v, below_zero), _mm_cmplt_epi8(v, above_nine))) << i;
+      at_sign |= bits(_mm_cmpeq_epi8(v, at_byte)) << i;
     }
 #endif
     for (; i < n; ++i) {
@@ -171,12 +166,10 @@ class ChunkMasks {
       if (c == delimiter_ || c == '"' || c == '\n' || c == '\r') special |= bit;
       const std::uint8_t cls = kCellClasses[static_cast<unsigned char>(c)];
       if ((cls & kCellDigit) != 0) digit |= bit;
-      if ((cls & kCellUpper) != 0) upper |= bit;
       if ((cls & kCellAt) != 0) at_sign |= bit;
     }
     special_ = special;
     digit_ = digit;
-    upper_ = upper;
     at_sign_ = at_sign;
   }
 
@@ -186,7 +179,6 @@ class ChunkMasks {
   std::size_t block_ = SIZE_MAX;  // offset of the block the masks describe
   std::uint64_t special_ = 0;
   std::uint64_t digit_ = 0;
-  std::uint64_t upper_ = 0;
   std::uint64_t at_sign_ = 0;
 };
 
@@ -238,31 +230,48 @@ void TableInspector::update(std::span<const char> data) {
   ChunkMasks masks(data, delimiter);
   while (p < end && !failed_ && !finished_) {
     // The common case first: unquoted fields of data rows that lie whole in this chunk. The same steps as
-    // the general loop below, without its states.
-    while (state_ == State::kFieldStart && !in_header_ && !skip_line_feed_ && field_.empty() && !failed_ && p < end &&
-           *p != '"') {
-      const char* const stop = masks.next(p);
-      if (stop == end || *stop == '"') break;
-      const char c = *stop;
-      const std::string_view raw(p, static_cast<std::size_t>(stop - p));
-      if (column_ < columns_.size()) {
-        const bool padded = !raw.empty() && (is_blank(raw.front()) || is_blank(raw.back()));
-        const std::string_view value = padded ? trim(raw) : raw;
-        if (!value.empty()) {
-          row_has_content_ = true;
-          classify(value, columns_[column_], masks.cell(value));
+    // the general loop below, without its states, on local copies of the row's counters.
+    if (state_ == State::kFieldStart && !in_header_ && !skip_line_feed_ && field_.empty()) {
+      std::size_t column = column_;
+      std::size_t row_bytes = row_bytes_;
+      bool content = row_has_content_;
+      Column* const columns = columns_.data();
+      const std::size_t width = columns_.size();
+      while (p < end && *p != '"') {
+        const char* const stop = masks.next(p);
+        if (stop == end || *stop == '"') break;
+        const char c = *stop;
+        const std::string_view raw(p, static_cast<std::size_t>(stop - p));
+        if (column < width && !raw.empty()) {
+          const bool padded = is_blank(raw.front()) || is_blank(raw.back());
+          const std::string_view value = padded ? trim(raw) : raw;
+          if (!value.empty()) {
+            content = true;
+            classify(value, columns[column], masks.cell(value));
+          }
         }
+        ++column;
+        const auto step = static_cast<std::size_t>(stop + 1 - p);
+        p = stop + 1;
+        if (c != delimiter) {
+          column_ = column;
+          row_has_content_ = content;
+          row_bytes_ = row_bytes;
+          end_row();
+          column = column_;
+          content = row_has_content_;
+          row_bytes = row_bytes_;
+          skip_line_feed_ = c == '\r';
+        }
+        row_bytes += step;
+        if (row_bytes > limits_.max_row_bytes) {
+          fail("a row is longer than " + std::to_string(limits_.max_row_bytes) + " bytes");
+        }
+        if (failed_ || skip_line_feed_) break;
       }
-      ++column_;
-      if (c != delimiter) {
-        end_row();
-        skip_line_feed_ = c == '\r';
-      }
-      row_bytes_ += static_cast<std::size_t>(stop + 1 - p);
-      p = stop + 1;
-      if (row_bytes_ > limits_.max_row_bytes) {
-        fail("a row is longer than " + std::to_string(limits_.max_row_bytes) + " bytes");
-      }
+      column_ = column;
+      row_has_content_ = content;
+      row_bytes_ = row_bytes;
     }
     if (p == end || failed_) break;
     const char* const step_start = p;
@@ -388,7 +397,11 @@ void TableInspector::classify(std::string_view value, Column& column, CellBytes 
     if ((size == 10 && digits && is_valid_nhs_number(value)) || (size == 12 && is_nhs_number_value(value))) {
       ++column.nhs_numbers;
     }
-    if (size >= 5 && size <= 8 && (any & kCellUpper) != 0 && is_uk_postcode(value)) ++column.postcodes;
+    // Every postcode ends in its inward code: a digit and two capitals.
+    if (size >= 5 && size <= 8 && is_upper(value[size - 1]) && is_upper(value[size - 2]) && is_digit(value[size - 3]) &&
+        is_uk_postcode(value)) {
+      ++column.postcodes;
+    }
     if (size >= 6 && (any & kCellAt) != 0 && is_email_address(value)) ++column.emails;
   }
   if (column.birth_dates && size >= 8 && value[0] >= '0' && value[0] <= '9' && is_date_value(value)) ++column.dates;
