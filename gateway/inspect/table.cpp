@@ -103,7 +103,9 @@ CellBytes cell_bytes(std::string_view value) {
 class ChunkMasks {
  public:
   ChunkMasks(std::span<const char> data, char delimiter)
-      : begin_(data.data()), size_(data.size()), delimiter_(delimiter) {}
+      : begin_(data.data()), size_(data.size()), delimiter_(delimiter) {
+    if (size_ > 0) load(0);
+  }
 
   // The first special byte at or after `p`, or the end of the chunk.
   const char* next(const char* p) {
@@ -118,6 +120,25 @@ class ChunkMasks {
       load(at);
     }
     return begin_ + size_;
+  }
+
+  // The unquoted run starting at `p`, for the cell loop: its end (the special byte that ends it, or the end of
+  // the chunk) and, when it lies in one block, the masks of its digits and '@' (bit 0 = the byte at `p`).
+  struct Run {
+    const char* end;
+    bool in_block;
+    std::uint64_t digit;
+    std::uint64_t at_sign;
+  };
+  Run run(const char* p) {
+    const auto at = static_cast<std::size_t>(p - begin_);
+    if (at - block_ >= 64) load(at);  // block_ <= at: runs move forward through the chunk
+    const auto shift = static_cast<unsigned>(at - block_);
+    const std::uint64_t special = special_ >> shift;
+    if (special == 0) return {next(p), false, 0, 0};
+    const auto length = static_cast<unsigned>(__builtin_ctzll(special));
+    const std::uint64_t ones = (std::uint64_t{1} << length) - 1;  // length < 64
+    return {p + length, true, (digit_ >> shift) & ones, (at_sign_ >> shift) & ones};
   }
 
   // What `value` (a non-empty view into the chunk) holds: from the masks when it lies in the current block.
@@ -184,6 +205,12 @@ class ChunkMasks {
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
+// Every postcode ends in its inward code: a digit and two capitals. `value` has at least 3 bytes.
+bool ends_in_inward_code(std::string_view value) {
+  const std::size_t n = value.size();
+  return is_upper(value[n - 1]) && is_upper(value[n - 2]) && is_digit(value[n - 3]);
+}
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
   while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
@@ -223,6 +250,29 @@ void TableInspector::fail(std::string problem) {
   stats_.problem = std::move(problem);
 }
 
+// Inline in the cell loops: the counts every cell feeds, then identify() for the cells that could be an
+// identifier or a date where the statistics use those counts (each test's cheap precondition first).
+[[gnu::always_inline]] inline void TableInspector::classify(std::string_view value, Column& column, CellBytes bytes) {
+  ++column.non_empty;
+  const std::size_t size = value.size();
+  if (bytes.digits && size <= 18) {
+    ++column.integers;
+    std::int64_t number = 0;  // at most 18 digits: fits
+    for (char c : value) number = number * 10 + (c - '0');
+    if (number == 0) {
+      ++column.zeros;
+    } else if (column.min_non_zero == 0 || number < column.min_non_zero) {
+      column.min_non_zero = number;
+    }
+  }
+  const bool maybe_identifier =
+      column.identifier_by_content &&
+      ((size == 10 && bytes.digits) || (size == 12 && (value[3] == ' ' || value[3] == '-')) ||
+       (size >= 5 && ends_in_inward_code(value)) || (size >= 6 && (bytes.any & kCellAt) != 0));
+  const bool maybe_date = column.birth_dates && size >= 8 && is_digit(value[0]);
+  if (maybe_identifier || maybe_date) identify(value, column, bytes);
+}
+
 void TableInspector::update(std::span<const char> data) {
   const char* p = data.data();
   const char* const end = p + data.size();
@@ -238,16 +288,21 @@ void TableInspector::update(std::span<const char> data) {
       Column* const columns = columns_.data();
       const std::size_t width = columns_.size();
       while (p < end && *p != '"') {
-        const char* const stop = masks.next(p);
+        const ChunkMasks::Run run = masks.run(p);
+        const char* const stop = run.end;
         if (stop == end || *stop == '"') break;
         const char c = *stop;
         const std::string_view raw(p, static_cast<std::size_t>(stop - p));
         if (column < width && !raw.empty()) {
-          const bool padded = is_blank(raw.front()) || is_blank(raw.back());
-          const std::string_view value = padded ? trim(raw) : raw;
-          if (!value.empty()) {
+          if (!is_blank(raw.front()) && !is_blank(raw.back())) {
             content = true;
-            classify(value, columns[column], masks.cell(value));
+            CellBytes bytes = run.in_block ? CellBytes{static_cast<std::uint8_t>(run.at_sign != 0 ? kCellAt : 0),
+                                                       run.digit == (std::uint64_t{1} << raw.size()) - 1}
+                                           : cell_bytes(raw);
+            classify(raw, columns[column], bytes);
+          } else if (const std::string_view value = trim(raw); !value.empty()) {
+            content = true;
+            classify(value, columns[column], cell_bytes(value));
           }
         }
         ++column;
@@ -376,35 +431,16 @@ void TableInspector::end_field(std::string_view raw) {
   field_.clear();
 }
 
-void TableInspector::classify(std::string_view value, Column& column, CellBytes bytes) {
-  ++column.non_empty;
-  // Each test runs only on values that can pass it (by what `bytes` says of them), and only where the
-  // statistics use its count.
-  const std::uint8_t any = bytes.any;
-  const bool digits = bytes.digits;
+void TableInspector::identify(std::string_view value, Column& column, CellBytes bytes) {
   const std::size_t size = value.size();
-  if (digits && size <= 18) {
-    ++column.integers;
-    std::int64_t number = 0;  // at most 18 digits: fits
-    for (char c : value) number = number * 10 + (c - '0');
-    if (number == 0) {
-      ++column.zeros;
-    } else if (column.min_non_zero == 0 || number < column.min_non_zero) {
-      column.min_non_zero = number;
-    }
-  }
   if (column.identifier_by_content) {
-    if ((size == 10 && digits && is_valid_nhs_number(value)) || (size == 12 && is_nhs_number_value(value))) {
+    if ((size == 10 && bytes.digits && is_valid_nhs_number(value)) || (size == 12 && is_nhs_number_value(value))) {
       ++column.nhs_numbers;
     }
-    // Every postcode ends in its inward code: a digit and two capitals.
-    if (size >= 5 && size <= 8 && is_upper(value[size - 1]) && is_upper(value[size - 2]) && is_digit(value[size - 3]) &&
-        is_uk_postcode(value)) {
-      ++column.postcodes;
-    }
-    if (size >= 6 && (any & kCellAt) != 0 && is_email_address(value)) ++column.emails;
+    if (ends_in_inward_code(value) && size <= 8 && is_uk_postcode(value)) ++column.postcodes;
+    if (size >= 6 && (bytes.any & kCellAt) != 0 && is_email_address(value)) ++column.emails;
   }
-  if (column.birth_dates && size >= 8 && value[0] >= '0' && value[0] <= '9' && is_date_value(value)) ++column.dates;
+  if (column.birth_dates && size >= 8 && is_digit(value[0]) && is_date_value(value)) ++column.dates;
 }
 
 void TableInspector::end_row() {

@@ -67,6 +67,7 @@ class TableInspector {
   void end_field(std::string_view raw);  // `raw` is field_ or, for a field whole in one chunk, the chunk's bytes
   // A non-empty data cell, trimmed; `bytes` says which classes of bytes it holds (defined in table.cpp).
   void classify(std::string_view value, Column& column, CellBytes bytes);
+  void identify(std::string_view value, Column& column, CellBytes bytes);  // the rarer tests of classify()
   void end_row();
   void fail(std::string problem);
 
