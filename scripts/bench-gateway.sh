@@ -208,7 +208,7 @@ INSPECT_CSV=skipped
 RUNTIME_LIB=$(dirname "$AIRLOCK")/../runtime/libairlock_runtime.a
 if [[ -f "$RUNTIME_LIB" ]]; then
   g++ -std=c++20 -O3 -DNDEBUG -Igateway/include -Igateway/inspect -Iruntime/include bench/gateway/inspect_throughput.cpp \
-    gateway/inspect/*.cpp "$RUNTIME_LIB" -lmagic -larchive -lcrypto -lre2 -o "$WORK/inspect_throughput"
+    gateway/inspect/*.cpp "$RUNTIME_LIB" -lmagic -larchive -lcrypto -lre2 -pthread -o "$WORK/inspect_throughput"
   INSPECT_BIN=$("$WORK/inspect_throughput" "$WORK/data.bin" data.parquet)
   INSPECT_CSV=$("$WORK/inspect_throughput" "$WORK/data.csv" data.csv)
 fi

@@ -29,10 +29,19 @@ struct InspectionFeed::State {
   std::condition_variable progress;  // a batch was processed
 };
 
+// Work handed to the pool by run_both(): the caller's stack holds it until it is done.
+struct SideTask {
+  const std::function<void()>* work = nullptr;
+  bool taken = false;  // by a worker (guarded by Shared::mutex)
+  bool done = false;
+};
+
 struct InspectionExecutor::Shared {
   InspectionExecutorOptions options;
   mutable std::mutex mutex;
   std::condition_variable work;
+  std::condition_variable side_done;  // a side task finished
+  std::deque<SideTask*> side;          // before the ready feeds: a caller is waiting for each
   std::deque<std::shared_ptr<InspectionFeed::State>> ready;
   std::size_t queued_bytes = 0;
   bool stopping = false;
@@ -41,7 +50,18 @@ struct InspectionExecutor::Shared {
   void run() {
     std::unique_lock lock(mutex);
     for (;;) {
-      work.wait(lock, [&] { return stopping || !ready.empty(); });
+      work.wait(lock, [&] { return stopping || !ready.empty() || !side.empty(); });
+      if (!side.empty()) {
+        SideTask* task = side.front();
+        side.pop_front();
+        task->taken = true;
+        lock.unlock();
+        (*task->work)();
+        lock.lock();
+        task->done = true;
+        side_done.notify_all();
+        continue;
+      }
       if (ready.empty()) return;  // stopping, and nothing left
       std::shared_ptr<InspectionFeed::State> feed = std::move(ready.front());
       ready.pop_front();
@@ -82,6 +102,31 @@ InspectionExecutor::~InspectionExecutor() {
 }
 
 const InspectionExecutorOptions& InspectionExecutor::options() const { return shared_->options; }
+
+void InspectionExecutor::run_both(const std::function<void()>& here, const std::function<void()>& beside) {
+  Shared& shared = *shared_;
+  if (shared.workers.empty()) {
+    here();
+    beside();
+    return;
+  }
+  SideTask task;
+  task.work = &beside;
+  {
+    std::lock_guard lock(shared.mutex);
+    shared.side.push_back(&task);
+  }
+  shared.work.notify_one();
+  here();
+  std::unique_lock lock(shared.mutex);
+  if (!task.taken) {  // every worker is busy: take it back and run it here
+    shared.side.erase(std::find(shared.side.begin(), shared.side.end(), &task));
+    lock.unlock();
+    beside();
+    return;
+  }
+  shared.side_done.wait(lock, [&] { return task.done; });
+}
 
 std::size_t InspectionExecutor::queued_bytes() const {
   std::lock_guard lock(shared_->mutex);

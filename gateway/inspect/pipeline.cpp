@@ -75,6 +75,9 @@ Value string_list(const std::vector<std::string>& strings) {
   return Value::list(std::move(items));
 }
 
+// Chunks at least this large are worth handing half of to another thread (InspectionOptions::run_both).
+constexpr std::size_t kParallelChunkBytes = 32u << 10;
+
 struct DigestDeleter {
   void operator()(EVP_MD_CTX* context) const { EVP_MD_CTX_free(context); }
 };
@@ -183,6 +186,17 @@ Status InspectionPipeline::update(std::span<const char> chunk) {
     return Error{"inspection: more than the declared " + std::to_string(*declared) + " bytes"};
   }
   s.report.size += chunk.size();
+  if (s.prefix_done && s.table && s.options.run_both && chunk.size() >= kParallelChunkBytes) {
+    // Two lanes that share nothing: the table's parser, and everything else.
+    s.options.run_both(
+        [&] {
+          if (s.digest) EVP_DigestUpdate(s.digest.get(), chunk.data(), chunk.size());
+          s.clamd.update(chunk);
+          if (s.identifiers) s.identifiers->update(chunk);
+        },
+        [&] { s.table->update(chunk); });
+    return Status::ok();
+  }
   if (s.digest) EVP_DigestUpdate(s.digest.get(), chunk.data(), chunk.size());
   s.clamd.update(chunk);
   if (!s.prefix_done) {

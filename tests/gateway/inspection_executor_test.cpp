@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -39,8 +43,15 @@ InspectionReport direct(const std::string& data, std::size_t chunk) {
   return pipeline.report();
 }
 
-InspectionReport through(InspectionExecutor& executor, const std::string& data, std::size_t chunk) {
-  InspectionPipeline pipeline(csv_options(data.size()));
+InspectionReport through(InspectionExecutor& executor, const std::string& data, std::size_t chunk,
+                         bool lanes = false) {
+  InspectionOptions options = csv_options(data.size());
+  if (lanes) {
+    options.run_both = [&executor](const std::function<void()>& here, const std::function<void()>& beside) {
+      executor.run_both(here, beside);
+    };
+  }
+  InspectionPipeline pipeline(options);
   {
     InspectionFeed feed(executor, pipeline);
     for (std::size_t at = 0; at < data.size(); at += chunk) {
@@ -63,6 +74,9 @@ void expect_same(const InspectionReport& got, const InspectionReport& want) {
   EXPECT_EQ(got.identifiers.emails, want.identifiers.emails);
   EXPECT_EQ(got.table.rows, want.table.rows);
   EXPECT_EQ(got.table.columns, want.table.columns);
+  EXPECT_EQ(got.table.min_count, want.table.min_count);
+  EXPECT_EQ(got.table.zero_cells, want.table.zero_cells);
+  EXPECT_EQ(got.table.identifier_columns, want.table.identifier_columns);
 }
 
 TEST(InspectionExecutor, WorkersSeeTheBytesInOrderAndFindWhatADirectPipelineFinds) {
@@ -103,6 +117,87 @@ TEST(InspectionExecutor, ManyFeedsAtOnceEachGetTheirOwnBytes) {
     SCOPED_TRACE(i);
     expect_same(gots[i], wants[i]);
   }
+}
+
+TEST(InspectionExecutor, ATableParsedBesideTheHashFindsWhatADirectPipelineFinds) {
+  std::string data = sample_csv(40000);
+  InspectionReport want = direct(data, 65536);
+  ASSERT_TRUE(want.table.is_table);
+  InspectionExecutor executor({.threads = 2, .max_queued_bytes = 8u << 20, .batch_bytes = 256u << 10});
+  expect_same(through(executor, data, 100000, /*lanes=*/true), want);
+  // Many uploads at once: the side tasks of some are run by their callers when no worker is free.
+  std::vector<InspectionReport> gots(4);
+  std::vector<std::thread> callers;
+  for (std::size_t i = 0; i < gots.size(); ++i) {
+    callers.emplace_back([&, i] { gots[i] = through(executor, data, 70000, /*lanes=*/true); });
+  }
+  for (std::thread& caller : callers) caller.join();
+  for (const InspectionReport& got : gots) expect_same(got, want);
+}
+
+TEST(InspectionExecutor, RunBothRunsTheSecondPartOnAnIdleWorkerAtTheSameTime) {
+  InspectionExecutor executor({.threads = 2});
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool beside_started = false;
+  std::thread::id here_thread;
+  std::thread::id beside_thread;
+  executor.run_both(
+      [&] {
+        here_thread = std::this_thread::get_id();
+        std::unique_lock lock(mutex);
+        // Only a second thread can start `beside` while `here` waits for it.
+        EXPECT_TRUE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return beside_started; }));
+      },
+      [&] {
+        std::lock_guard lock(mutex);
+        beside_thread = std::this_thread::get_id();
+        beside_started = true;
+        changed.notify_all();
+      });
+  EXPECT_EQ(here_thread, std::this_thread::get_id());
+  EXPECT_NE(beside_thread, std::this_thread::get_id());
+  EXPECT_TRUE(beside_started);
+}
+
+TEST(InspectionExecutor, RunBothRunsBothPartsOnTheCallerWhenNoWorkerIsFree) {
+  InspectionExecutor executor({.threads = 1});
+  // Occupy the only worker with the side task of another caller.
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool worker_busy = false;
+  bool release = false;
+  std::thread other([&] {
+    executor.run_both(
+        [&] {
+          std::unique_lock lock(mutex);
+          changed.wait(lock, [&] { return release; });
+        },
+        [&] {
+          std::unique_lock lock(mutex);
+          worker_busy = true;
+          changed.notify_all();
+          changed.wait(lock, [&] { return release; });
+        });
+  });
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return worker_busy; }));
+  }
+  std::thread::id beside_thread;
+  executor.run_both([] {}, [&] { beside_thread = std::this_thread::get_id(); });
+  EXPECT_EQ(beside_thread, std::this_thread::get_id());
+  {
+    std::lock_guard lock(mutex);
+    release = true;
+  }
+  changed.notify_all();
+  other.join();
+
+  InspectionExecutor none({.threads = 0});
+  std::vector<int> order;
+  none.run_both([&] { order.push_back(1); }, [&] { order.push_back(2); });
+  EXPECT_EQ(order, (std::vector<int>{1, 2}));
 }
 
 TEST(InspectionExecutor, APipelineErrorReachesTheCallerAndSticks) {

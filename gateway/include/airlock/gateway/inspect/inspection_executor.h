@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <span>
 
@@ -29,6 +30,12 @@ class InspectionExecutor {
 
   const InspectionExecutorOptions& options() const;
   std::size_t queued_bytes() const;  // for tests and metrics
+
+  // Runs `here` on the calling thread and `beside` on an idle worker at the same time, and returns when both
+  // are done. When no worker takes `beside` by the time `here` is done, the caller runs it too, so this
+  // never waits on a busy pool (a worker may call it from inside a feed). `beside` must not call run_both.
+  // An InspectionPipeline uses it to run its table parser beside the hash and the identifier scanner.
+  void run_both(const std::function<void()>& here, const std::function<void()>& beside);
 
   struct Shared;
 

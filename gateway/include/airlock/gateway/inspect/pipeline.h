@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -35,6 +36,10 @@ struct InspectionOptions {
   InspectionLimits limits;
   ClamdOptions clamd;  // address empty: scan.result is "skipped"
   DeclaredFile declared;
+  // Runs two independent parts of one chunk's inspection, perhaps at once on two threads, and returns when
+  // both are done (InspectionExecutor::run_both). Empty: one after the other. With it, a table's parser runs
+  // beside the hash and the identifier scanner.
+  std::function<void(const std::function<void()>&, const std::function<void()>&)> run_both;
 };
 
 // Everything the inspectors found, in plain C++ (fill() turns it into facts).
