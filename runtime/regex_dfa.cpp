@@ -1,6 +1,8 @@
 #include "regex_dfa.h"
 
+#include <algorithm>
 #include <array>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
@@ -10,7 +12,7 @@ namespace airlock::runtime {
 namespace {
 
 constexpr std::size_t kMaxNfaStates = 512;
-constexpr std::size_t kMaxDfaStates = 1024;  // ids stay below RegexDfa::kAccepting
+constexpr std::size_t kMaxDfaStates = 1024;  // rows (id * 256) stay below RegexDfa::kDead
 constexpr int kMaxDepth = 100;
 
 using CharSet = std::array<std::uint64_t, 2>;  // ASCII bytes 0..127
@@ -308,8 +310,23 @@ using StateSet = std::vector<std::uint64_t>;
 
 class DfaBuilder {
  public:
-  DfaBuilder(const std::vector<NState>& nfa, std::uint32_t start, std::uint32_t accept)
-      : nfa_(nfa), start_(start), accept_(accept), words_((nfa.size() + 63) / 64) {}
+  DfaBuilder(const std::vector<NState>& nfa, std::uint32_t start, std::uint32_t accept, bool anchored)
+      : nfa_(nfa), start_(start), accept_(accept), anchored_(anchored), words_((nfa.size() + 63) / 64) {}
+
+  // The id of the state with no NFA state left (no match can end after it), if it was reached.
+  std::optional<std::uint32_t> dead() const {
+    auto it = ids_.find(StateSet(words_, 0));
+    if (it == ids_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  // Drops `^` states from a set past the start of the text: they can never be passed there, and without
+  // them a pattern anchored at the start reaches the empty (dead) set as soon as it cannot match.
+  void drop_bol(StateSet& set) const {
+    for (std::uint32_t s = 0; s < nfa_.size(); ++s) {
+      if (nfa_[s].kind == NState::Kind::kBol) set[s >> 6] &= ~(std::uint64_t{1} << (s & 63));
+    }
+  }
 
   bool contains(const StateSet& set, std::uint32_t s) const { return (set[s >> 6] >> (s & 63)) & 1; }
 
@@ -339,9 +356,10 @@ class DfaBuilder {
              std::vector<std::uint8_t>& accept_end) {
     StateSet initial(words_, 0);
     initial[start_ >> 6] |= std::uint64_t{1} << (start_ & 63);
-    StateSet restart = initial;
+    StateSet restart = anchored_ ? StateSet(words_, 0) : initial;  // anchored: a match starts at the start only
     close(initial, true, false);
     close(restart, false, false);
+    drop_bol(restart);
     // State 0 is the start of the text; it is never shared with a later state, where `^` no longer holds.
     sets_.push_back(initial);
     initial_flags_.push_back(1);
@@ -361,6 +379,7 @@ class DfaBuilder {
           target[t >> 6] |= std::uint64_t{1} << (t & 63);
         }
         close(target, false, false);
+        drop_bol(target);
         auto [it, inserted] = ids_.emplace(target, static_cast<std::uint32_t>(sets_.size()));
         if (inserted) {
           sets_.push_back(target);
@@ -376,11 +395,62 @@ class DfaBuilder {
   const std::vector<NState>& nfa_;
   std::uint32_t start_;
   std::uint32_t accept_;
+  bool anchored_;
   std::size_t words_;
   std::vector<StateSet> sets_;
   std::vector<std::uint8_t> initial_flags_;
   std::map<StateSet, std::uint32_t> ids_;
 };
+
+// Whether every match of `node` ends at the end of the text.
+bool ends_at_end(const RNode& node) {
+  switch (node.kind) {
+    case RNode::Kind::kEol: return true;
+    case RNode::Kind::kConcat: return !node.children.empty() && ends_at_end(*node.children.back());
+    case RNode::Kind::kAlternate:
+      for (const auto& child : node.children) {
+        if (!ends_at_end(*child)) return false;
+      }
+      return !node.children.empty();
+    case RNode::Kind::kPlus: return ends_at_end(*node.children[0]);
+    default: return false;
+  }
+}
+
+// The pattern that matches the reversed texts: concatenations reversed, `^` and `$` swapped.
+NodePtr reversed(const RNode& node) {
+  NodePtr copy = make(node.kind);
+  copy->chars = node.chars;
+  if (node.kind == RNode::Kind::kBol) copy->kind = RNode::Kind::kEol;
+  if (node.kind == RNode::Kind::kEol) copy->kind = RNode::Kind::kBol;
+  for (const auto& child : node.children) copy->children.push_back(reversed(*child));
+  if (node.kind == RNode::Kind::kConcat) std::reverse(copy->children.begin(), copy->children.end());
+  return copy;
+}
+
+// The longest run of single characters in the top-level concatenation: every match contains it.
+std::string required_literal(const RNode& node) {
+  std::string best;
+  if (node.kind != RNode::Kind::kConcat) return best;
+  std::string run;
+  for (const auto& child : node.children) {
+    int single = -1;
+    if (child->kind == RNode::Kind::kChars) {
+      int count = 0;
+      for (unsigned c = 0; c < 128; ++c) {
+        if (has_char(child->chars, static_cast<unsigned char>(c))) ++count, single = static_cast<int>(c);
+      }
+      if (count != 1) single = -1;
+    }
+    if (single >= 0) {
+      run += static_cast<char>(single);
+      if (run.size() > best.size()) best = run;
+    } else if (child->kind != RNode::Kind::kEmpty) {
+      run.clear();
+    }
+  }
+  return best;
+}
 
 }  // namespace
 
@@ -390,40 +460,106 @@ std::optional<RegexDfa> RegexDfa::build(std::string_view pattern) {
   }
   NodePtr tree = Parser(pattern).parse();
   if (tree == nullptr) return std::nullopt;
+  RegexDfa dfa;
+  dfa.reverse_ = ends_at_end(*tree);
+  if (dfa.reverse_) {
+    tree = reversed(*tree);
+  } else {
+    dfa.required_ = required_literal(*tree);
+    if (dfa.required_.size() < 2) dfa.required_.clear();
+  }
   NfaBuilder nfa;
   const std::uint32_t accept = nfa.add({NState::Kind::kAccept, {}, {}});
   const std::uint32_t start = nfa.compile(*tree, accept);
   if (!nfa.ok) return std::nullopt;
   std::vector<std::uint16_t> next;
   std::vector<std::uint8_t> accept_now;
-  RegexDfa dfa;
-  DfaBuilder builder(nfa.states, start, accept);
+  // Reversed, every match starts at the first byte read (the original `$`), so no match starts later.
+  DfaBuilder builder(nfa.states, start, accept, /*anchored=*/dfa.reverse_);
   if (!builder.build(next, accept_now, dfa.accept_end_)) return std::nullopt;
+  const std::optional<std::uint32_t> dead = builder.dead();
   const std::size_t states = accept_now.size();
   dfa.accept_initial_ = accept_now[0] != 0;
   dfa.next_.assign(states * 256, kNotAscii);
   for (std::size_t d = 0; d < states; ++d) {
     for (std::size_t c = 0; c < 128; ++c) {
       const std::uint16_t target = next[d * 128 + c];
-      dfa.next_[d * 256 + c] = static_cast<std::uint16_t>(target | (accept_now[target] ? kAccepting : 0));
+      std::uint32_t entry = static_cast<std::uint32_t>(target) * 256;
+      if (accept_now[target]) entry |= kAccepting;
+      if (dead && target == *dead) entry |= kDead;
+      dfa.next_[d * 256 + c] = entry;
     }
   }
   return dfa;
 }
 
+namespace {
+
+// Whether `text` contains `part` (not empty): memchr to each candidate first byte, the rest compared in place.
+bool contains(std::string_view text, std::string_view part) {
+  if (text.size() < part.size()) return false;
+  const char* at = text.data();
+  const char* const last = text.data() + (text.size() - part.size());  // the last place `part` fits
+  while (at <= last) {
+    at = static_cast<const char*>(std::memchr(at, part[0], static_cast<std::size_t>(last - at) + 1));
+    if (at == nullptr) return false;
+    std::size_t k = 1;
+    while (k < part.size() && at[k] == part[k]) ++k;
+    if (k == part.size()) return true;
+    ++at;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<bool> RegexDfa::finish(std::uint32_t entry) const {
+  if (entry == kNotAscii) return std::nullopt;
+  return (entry & kAccepting) != 0;  // a match in the ASCII part read, or none possible any more
+}
+
+// From the first byte on: a match in the ASCII prefix is a match whatever follows.
+std::optional<bool> RegexDfa::run_forward(const unsigned char* begin, const unsigned char* end) const {
+  const std::uint32_t* next = next_.data();
+  std::size_t row = 0;
+  for (const unsigned char* p = begin; p != end; ++p) {
+    const std::uint32_t entry = next[row + *p];
+    if (entry >= kDead) return finish(entry);
+    row = entry;
+  }
+  return accept_end_[row / 256] != 0;
+}
+
+// From the last byte back (the reversed pattern, anchored at the end): an ASCII suffix decides. Two
+// bytes a round, the usual suffix being short.
+std::optional<bool> RegexDfa::run_backward(const unsigned char* begin, const unsigned char* end) const {
+  const std::uint32_t* next = next_.data();
+  std::size_t row = 0;
+  const unsigned char* p = end;
+  for (; p - begin >= 2; p -= 2) {
+    const std::uint32_t first = next[row + p[-1]];
+    if (first >= kDead) return finish(first);
+    const std::uint32_t second = next[first + p[-2]];
+    if (second >= kDead) return finish(second);
+    row = second;
+  }
+  if (p != begin) {
+    const std::uint32_t last = next[row + p[-1]];
+    if (last >= kDead) return finish(last);
+    row = last;
+  }
+  return accept_end_[row / 256] != 0;
+}
+
 std::optional<bool> RegexDfa::partial_match(std::string_view text) const {
   if (accept_initial_) return true;
-  const std::uint16_t* next = next_.data();
-  std::uint32_t state = 0;
-  for (char ch : text) {
-    const std::uint16_t target = next[state * 256 + static_cast<unsigned char>(ch)];
-    if (target & kAccepting) {
-      if (target == kNotAscii) return std::nullopt;
-      return true;  // a match in the ASCII prefix is a match whatever follows
-    }
-    state = target;
-  }
-  return accept_end_[state] != 0;
+  const auto* begin = reinterpret_cast<const unsigned char*>(text.data());
+  const unsigned char* end = begin + text.size();
+  if (reverse_) return run_backward(begin, end);
+  // Without the required literal no match is possible, whatever the text's encoding (UTF-8 never
+  // encodes an ASCII character other than as itself).
+  if (!required_.empty() && !contains(text, required_)) return false;
+  return run_forward(begin, end);
 }
 
 }  // namespace airlock::runtime

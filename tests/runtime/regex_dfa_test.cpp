@@ -41,6 +41,9 @@ const std::vector<std::string> kSubsetPatterns = {
     R"(.*\.csv$)",
     R"(((a|b)(c|d))+$)",
     R"(^(\\|/))",
+    R"(a.b)",
+    R"(ab[^/]cd|xab)",
+    R"(zip\.(ab)+c)",
 };
 
 // Outside the subset: the automaton must decline them (RE2 answers instead).
@@ -77,6 +80,35 @@ TEST(RegexDfa, AgreesWithRe2OnRandomAsciiText) {
   }
 }
 
+// Text with bytes >= 0x80: the automaton may answer from the ASCII part it read (a match found, a pattern
+// anchored at the end decided on an ASCII suffix, no way left to match) and must then agree with RE2, which
+// reads the text as UTF-8; otherwise it declines.
+TEST(RegexDfa, AgreesWithRe2WheneverItAnswersOnNonAsciiText) {
+  const std::vector<std::string> pieces = {"a", "b", ".", "/", "\\", "-", "x", "0", " ", "é", "ü", "\xff", "csv", "exe"};
+  std::uint64_t state = 7;
+  auto next = [&state] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return state >> 33;
+  };
+  std::size_t answered = 0;
+  for (const std::string& pattern : kSubsetPatterns) {
+    SCOPED_TRACE(pattern);
+    const auto dfa = RegexDfa::build(pattern);
+    ASSERT_TRUE(dfa.has_value());
+    const RE2 re2(pattern);
+    for (int i = 0; i < 2000; ++i) {
+      std::string text;
+      const std::size_t length = next() % 8;
+      for (std::size_t k = 0; k < length; ++k) text += pieces[next() % pieces.size()];
+      const auto answer = dfa->partial_match(text);
+      if (!answer.has_value()) continue;
+      ++answered;
+      EXPECT_EQ(*answer, RE2::PartialMatch(text, re2)) << "text: \"" << text << "\"";
+    }
+  }
+  EXPECT_GT(answered, 10000u);
+}
+
 TEST(RegexDfa, AgreesWithRe2OnTheNamesPoliciesJudge) {
   const std::vector<std::string> names = {"data/cohort.csv",
                                           "../../etc/passwd",
@@ -107,9 +139,17 @@ TEST(RegexDfa, DeclinesPatternsOutsideItsSubset) {
 }
 
 TEST(RegexDfa, LeavesNonAsciiTextToRe2) {
+  // A pattern anchored at the end is run backwards: an ASCII suffix decides, a byte >= 0x80 read before
+  // the answer is known leaves the text to RE2.
   const auto dfa = RegexDfa::build(R"(\.csv$)");
   ASSERT_TRUE(dfa.has_value());
-  EXPECT_FALSE(dfa->partial_match("données.csv").has_value());
+  EXPECT_EQ(dfa->partial_match("données.csv"), std::optional<bool>(true));
+  EXPECT_EQ(dfa->partial_match("données.txt"), std::optional<bool>(false));
+  EXPECT_FALSE(dfa->partial_match("x.csé").has_value());
+  const auto forward = RegexDfa::build(R"(a.c)");
+  ASSERT_TRUE(forward.has_value());
+  EXPECT_FALSE(forward->partial_match("éabc").has_value());
+  EXPECT_EQ(forward->partial_match("abcé"), std::optional<bool>(true));
   // Through CompiledRegex the answer is RE2's either way.
   auto regex = CompiledRegex::compile(R"(^d.nn)");
   ASSERT_TRUE(regex.is_ok());
