@@ -19,7 +19,9 @@
 #include "evaluation_plan.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <map>
@@ -374,6 +376,32 @@ class PlanBuilder {
     return nullptr;
   }
 
+  // PredicateNode::packed and its words, for startsWith/endsWith of a literal of 1 to 8 bytes.
+  static void pack(PredicateNode& p) {
+    const std::string& literal = p.literal;
+    for (char c : literal) {
+      if (p.lower && c >= 'A' && c <= 'Z') p.never = true;
+    }
+    if (literal.empty() || literal.size() > 8) return;
+    if (p.builtin != Builtin::kStartsWith && p.builtin != Builtin::kEndsWith) return;
+    // The literal where a text's first 8 bytes (startsWith) or last 8 (endsWith) lie, laid out in memory as
+    // the evaluator loads the text (memcpy into a word), so the words agree on any byte order.
+    const std::size_t offset = p.builtin == Builtin::kStartsWith ? 0 : 8 - literal.size();
+    std::array<unsigned char, 8> word{};
+    std::array<unsigned char, 8> mask{};
+    std::array<unsigned char, 8> fold{};
+    for (std::size_t k = 0; k < literal.size(); ++k) {
+      const auto c = static_cast<unsigned char>(literal[k]);
+      word[offset + k] = c;
+      mask[offset + k] = 0xff;
+      if (p.lower && c >= 'a' && c <= 'z') fold[offset + k] = 0x20;
+    }
+    std::memcpy(&p.word, word.data(), 8);
+    std::memcpy(&p.mask, mask.data(), 8);
+    std::memcpy(&p.fold, fold.data(), 8);
+    p.packed = true;
+  }
+
   std::optional<std::uint32_t> predicate(FusedComprehension& fused, ExprId id, std::uint32_t var, int depth) {
     if (!valid(id) || depth > kMaxDepth) return std::nullopt;
     const Node& node = program_.nodes[id];
@@ -388,7 +416,27 @@ class PlanBuilder {
         auto right = left ? predicate(fused, child(id, 1), var, depth + 1) : std::nullopt;
         if (!right) return std::nullopt;
         p.kind = node.op == Op::kAnd ? PredicateNode::Kind::kAnd : PredicateNode::Kind::kOr;
-        p.left = *left, p.right = *right, p.units = 1;
+        p.units = 1;
+        // Flattened: an operand that is the same operator contributes its items; this node's own unit is
+        // charged before its first operand.
+        std::vector<PredicateItem> items;
+        auto add = [&](std::uint32_t operand, std::uint64_t before) {
+          const PredicateNode& o = fused.nodes[operand];
+          if (o.kind != p.kind) {
+            items.push_back(PredicateItem{operand, before});
+            return;
+          }
+          for (std::uint32_t k = 0; k < o.right; ++k) {
+            PredicateItem item = fused.items[o.left + k];
+            if (k == 0) item.units += before;
+            items.push_back(item);
+          }
+        };
+        add(*left, 1);
+        add(*right, 0);
+        p.left = static_cast<std::uint32_t>(fused.items.size());
+        p.right = static_cast<std::uint32_t>(items.size());
+        fused.items.insert(fused.items.end(), items.begin(), items.end());
         break;
       }
       case Op::kNot: {
@@ -405,6 +453,7 @@ class PlanBuilder {
         if (!lower) return std::nullopt;
         p.kind = PredicateNode::Kind::kRegex, p.lower = *lower, p.units = 1;
         p.index = static_cast<std::uint32_t>(plan_->regexes.size());
+        p.regex = program_.regexes[node.a].get();
         plan_->regexes.push_back(program_.regexes[node.a]);
         break;
       }
@@ -414,7 +463,7 @@ class PlanBuilder {
         if (!lower) return std::nullopt;
         p.lower = *lower;
         if (fast.op == FastOp::kMatchesConstPattern) {
-          p.kind = PredicateNode::Kind::kRegex, p.index = fast.aux;
+          p.kind = PredicateNode::Kind::kRegex, p.index = fast.aux, p.regex = plan_->regexes[fast.aux].get();
           p.units = 2 + operand_cost(program_.constants[fast.constant]);
           break;
         }
@@ -426,6 +475,8 @@ class PlanBuilder {
         if (node.builtin == Builtin::kContains || node.builtin == Builtin::kStartsWith ||
             node.builtin == Builtin::kEndsWith) {
           p.kind = PredicateNode::Kind::kTest, p.builtin = node.builtin, p.index = constant;
+          p.literal = operand.as_string();
+          pack(p);
           break;
         }
         if (node.builtin != Builtin::kGlob) return std::nullopt;
@@ -464,11 +515,22 @@ class PlanBuilder {
         }
         set.prepare();
         p.kind = PredicateNode::Kind::kGlobAny, p.lower = *lower, p.range = range, p.units = 1;
+        // A constant node charges its own unit; a plan constant what its evaluation charged.
+        p.range_units =
+            plan_->code[range].op == FastOp::kPlanConstant ? plan_->constants[plan_->code[range].aux].cost : 1;
         p.index = static_cast<std::uint32_t>(plan_->glob_sets.size());
         plan_->glob_sets.push_back(std::move(set));
         break;
       }
       default: return std::nullopt;
+    }
+    p.fixed_units = p.units + (p.lower ? 2 : 1);
+    p.size_factor = p.lower ? 2 : 1;
+    if (p.kind == PredicateNode::Kind::kRegex) {  // the automaton asked directly, RE2 when it declines
+      if (auto dfa = RegexDfa::build(p.regex->pattern())) {
+        plan_->dfas.push_back(std::make_unique<const RegexDfa>(std::move(*dfa)));
+        p.dfa = plan_->dfas.back().get();
+      }
     }
     fused.nodes.push_back(p);
     return static_cast<std::uint32_t>(fused.nodes.size() - 1);
@@ -487,6 +549,79 @@ class PlanBuilder {
       plan_->code[id].op = FastOp::kFusedComprehension;
       plan_->code[id].aux = static_cast<std::uint32_t>(plan_->fused.size());
       plan_->fused.push_back(std::move(fused));
+    }
+    // size(list.filter(x, p)) over a fused filter: the kept elements are counted, no list is built.
+    for (ExprId id = 0; id < program_.nodes.size(); ++id) {
+      if (!valid(id) || plan_->code[id].op != FastOp::kGeneric) continue;
+      const Node& node = program_.nodes[id];
+      if (node.op != Op::kCall || node.builtin != Builtin::kSize || node.child_count != 1) continue;
+      const ExprId filter = child(id, 0);
+      if (!valid(filter) || plan_->code[filter].op != FastOp::kFusedComprehension) continue;
+      if (plan_->code[filter].memo != kNoMemo || program_.nodes[filter].macro != Macro::kFilter) continue;
+      plan_->code[id].op = FastOp::kFusedCount;
+      plan_->code[id].aux = plan_->code[filter].aux;
+    }
+    plan_map_tests();
+  }
+
+  // A node the fused forms may stand for: evaluated in its general form, not memoised.
+  bool plain(ExprId id) const {
+    return valid(id) && plan_->code[id].op == FastOp::kGeneric && plan_->code[id].memo == kNoMemo;
+  }
+  bool is_local(ExprId id, std::uint32_t slot) const {
+    return plain(id) && program_.nodes[id].op == Op::kLocal && program_.nodes[id].a == slot;
+  }
+
+  // range.map(x, size(x)).exists(y, y OP n) and .all(...), n an int constant (FusedMapTest).
+  void plan_map_tests() {
+    for (ExprId id = 0; id < program_.nodes.size(); ++id) {
+      if (!valid(id) || plan_->code[id].op != FastOp::kGeneric) continue;
+      const Node& outer = program_.nodes[id];
+      if (outer.op != Op::kComprehension || outer.child_count != 2) continue;
+      if (outer.macro != Macro::kExists && outer.macro != Macro::kAll) continue;
+      if (outer.a >= program_.local_count) continue;
+      const ExprId map = child(id, 0);
+      if (!plain(map)) continue;
+      const Node& map_node = program_.nodes[map];
+      if (map_node.op != Op::kComprehension || map_node.macro != Macro::kMap || map_node.child_count != 2) continue;
+      if (map_node.a >= program_.local_count || !valid(child(map, 0))) continue;
+      const ExprId size = child(map, 1);
+      if (!plain(size)) continue;
+      const Node& size_node = program_.nodes[size];
+      if (size_node.op != Op::kCall || size_node.builtin != Builtin::kSize || size_node.child_count != 1) continue;
+      if (!is_local(child(size, 0), map_node.a)) continue;
+      const ExprId test = child(id, 1);
+      if (!plain(test)) continue;
+      const Node& test_node = program_.nodes[test];
+      if (test_node.op != Op::kCall || test_node.child_count != 2) continue;
+      switch (test_node.builtin) {
+        case Builtin::kLess:
+        case Builtin::kLessEqual:
+        case Builtin::kGreater:
+        case Builtin::kGreaterEqual:
+        case Builtin::kEqual:
+        case Builtin::kNotEqual: break;
+        default: continue;
+      }
+      FusedMapTest fused;
+      fused.range = child(map, 0);
+      fused.op = test_node.builtin;
+      ExprId constant = kNoExpr;
+      if (is_local(child(test, 0), outer.a)) {
+        constant = child(test, 1);
+      } else if (is_local(child(test, 1), outer.a)) {
+        constant = child(test, 0);
+        fused.variable_left = false;
+      } else {
+        continue;
+      }
+      if (!plain(constant) || !is_constant(constant)) continue;
+      const Value& value = program_.constants[program_.nodes[constant].a];
+      if (value.kind() != Kind::kInt) continue;
+      fused.constant = value.as_int();
+      plan_->code[id].op = FastOp::kFusedMapExists;
+      plan_->code[id].aux = static_cast<std::uint32_t>(plan_->map_tests.size());
+      plan_->map_tests.push_back(fused);
     }
   }
 

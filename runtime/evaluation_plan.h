@@ -15,6 +15,7 @@
 #include "airlock/runtime/evaluator.h"
 #include "airlock/runtime/program.h"
 #include "glob.h"
+#include "regex_dfa.h"
 
 namespace airlock::runtime {
 
@@ -30,6 +31,8 @@ enum class FastOp : std::uint8_t {
   kMatchesConstPattern,  // text.matches(constant pattern): the regex compiled once
   kPlanConstant,         // depends on neither facts nor variables: EvaluationPlan::constants[aux]
   kFusedComprehension,   // all/exists/exists_one/filter whose body is a string predicate: fused[aux]
+  kFusedCount,           // size(list.filter(x, p)) with a fused filter: its kept elements counted, no list built
+  kFusedMapExists,       // list.map(x, size(x)).exists(y, y OP int) (or .all): map_tests[aux], no list built
 };
 
 struct FastNode {
@@ -73,16 +76,52 @@ struct PredicateNode {
   Kind kind = Kind::kTest;
   Builtin builtin = Builtin::kNone;  // kTest
   bool lower = false;                // the receiver is element.lowerAscii()
-  std::uint32_t left = 0;            // kAnd, kOr, kNot: indexes into FusedComprehension::nodes
-  std::uint32_t right = 0;
+  std::uint32_t left = 0;   // kNot: its operand in FusedComprehension::nodes; kAnd, kOr: the first of its items
+  std::uint32_t right = 0;  // kAnd, kOr: the number of its items
   std::uint32_t index = 0;
   std::uint64_t units = 0;
-  ExprId range = kNoExpr;  // kGlobAny: the pattern list's expression, evaluated (and charged) as usual
+  // kTest, kRegex, kGlob: what one visit charges is fixed_units + size_factor * (the element's operand
+  // size): `units`, the receiver (the variable, 1, or lowerAscii(variable): call, variable and its operand
+  // size) and the element's operand size as the builtin's argument.
+  std::uint64_t fixed_units = 0;
+  std::uint64_t size_factor = 0;
+  ExprId range = kNoExpr;         // kGlobAny: the pattern list's expression (a constant or a plan constant)
+  std::uint64_t range_units = 0;  // kGlobAny: the units evaluating `range` charges
+  std::string literal;            // kTest: the constant operand's text
+  // kTest startsWith/endsWith with a literal of at most 8 bytes: the text's first (last) 8 bytes as a
+  // little-endian word w match when ((w | fold) & mask) == word; `fold` sets the lower-case bit where the
+  // literal has a lower-case letter and the receiver is lowerAscii(). `never`: the receiver is lower case
+  // and the literal has an upper-case letter.
+  bool packed = false;
+  bool never = false;
+  std::uint64_t word = 0;
+  std::uint64_t mask = 0;
+  std::uint64_t fold = 0;
+  const CompiledRegex* regex = nullptr;  // kRegex: regexes[index]
+  const RegexDfa* dfa = nullptr;         // kRegex: its automaton, asked first (EvaluationPlan::dfas), if any
+};
+
+// An operand of an `&&` or `||` chain, and the units charged before it is evaluated: a chain of the same
+// operator is flattened (`a || b || c` is one node with three items), and each item carries the units of
+// the operator nodes the general evaluator visits between the previous operand and this one.
+struct PredicateItem {
+  std::uint32_t node = 0;
+  std::uint64_t units = 0;
 };
 
 struct FusedComprehension {
   std::vector<PredicateNode> nodes;
+  std::vector<PredicateItem> items;  // kAnd, kOr: items[left, left + right)
   std::uint32_t root = 0;
+};
+
+// `range.map(x, size(x)).exists(y, y OP constant)` (or `all`, or `constant OP y`): one pass over the range
+// computing each element's size as size() does, charging what the map and the exists would charge.
+struct FusedMapTest {
+  ExprId range = kNoExpr;       // the map's range
+  Builtin op = Builtin::kNone;  // <, <=, >, >=, ==, !=
+  bool variable_left = true;    // `y OP constant` rather than `constant OP y`
+  std::int64_t constant = 0;
 };
 
 struct GlobSet {
@@ -157,6 +196,8 @@ class EvaluationPlan {
   std::vector<std::shared_ptr<const CompiledRegex>> regexes;
   std::vector<PlanConstant> constants;
   std::vector<FusedComprehension> fused;
+  std::vector<FusedMapTest> map_tests;
+  std::vector<std::unique_ptr<const RegexDfa>> dfas;
   std::vector<GlobPattern> globs;
   std::vector<GlobSet> glob_sets;
 

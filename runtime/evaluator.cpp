@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -21,6 +23,7 @@
 #include "airlock/runtime/reference.h"
 #include "evaluation_plan.h"
 #include "glob.h"
+#include "internal/utf8.h"
 
 namespace airlock::runtime {
 
@@ -37,6 +40,40 @@ Value no_such_overload(std::string_view function, const Value& operand) {
 
 bool is_bool(const Value& value) { return value.kind() == Kind::kBool; }
 
+char lower_ascii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// Whether text[0, part.size()) equals `part` (short literals: a byte loop beats a call to memcmp).
+bool same(const char* text, std::string_view part) {
+  for (std::size_t k = 0; k < part.size(); ++k) {
+    if (text[k] != part[k]) return false;
+  }
+  return true;
+}
+
+// Whether lowerAscii(text[0, part.size())) equals `part`.
+bool same_lowered(const char* text, std::string_view part) {
+  for (std::size_t k = 0; k < part.size(); ++k) {
+    if (lower_ascii(text[k]) != part[k]) return false;
+  }
+  return true;
+}
+
+// Whether `text` contains `part`: memchr to each candidate first byte, the rest compared in place.
+bool contains(std::string_view text, std::string_view part) {
+  if (part.empty()) return true;
+  if (text.size() < part.size()) return false;
+  const char* at = text.data();
+  const char* const last = text.data() + (text.size() - part.size());  // the last place `part` fits
+  const std::string_view rest = part.substr(1);
+  while (at <= last) {
+    at = static_cast<const char*>(std::memchr(at, part[0], static_cast<std::size_t>(last - at) + 1));
+    if (at == nullptr) return false;
+    if (same(at + 1, rest)) return true;
+    ++at;
+  }
+  return false;
+}
+
 template <typename T>
 bool ordered(Builtin builtin, const T& a, const T& b) {
   switch (builtin) {
@@ -48,6 +85,12 @@ bool ordered(Builtin builtin, const T& a, const T& b) {
 }
 
 }  // namespace
+
+// An element of a range a fused comprehension walks: its text, if it is a string the predicate takes.
+struct TextView {
+  std::string_view text;
+  bool is_text = false;
+};
 
 struct EvaluationScratch::State {
   // A matched rule; `owned_reason` holds a reason the evaluation computed, else `reason` points at a
@@ -98,6 +141,15 @@ struct EvaluationScratch::State {
   std::vector<CachedGlob> globs;
   GlobPattern::Buffers glob_buffers;
   std::string lowered;  // a fused comprehension's element in lower case
+  // The texts of ranges fused comprehensions walk (FastExpressions::text_view): slot 0 for a range that
+  // lives only during one comprehension, the others kept for the decision (epoch == memo_epoch).
+  struct ListView {
+    const void* key = nullptr;
+    std::uint32_t epoch = 0;
+    std::vector<TextView> texts;
+  };
+  std::array<ListView, 5> views;
+  std::uint32_t next_view = 0;
   Value true_value = Value::boolean(true);
   Value false_value = Value::boolean(false);
   Value budget_error;
@@ -134,6 +186,7 @@ class FastExpressions {
       if (state.memo.size() < plan_->memo_count) state.memo.resize(plan_->memo_count);
       if (++state.memo_epoch == 0) {  // wrapped: forget every old value
         for (State::Memo& memo : state.memo) memo.epoch = 0;
+        for (State::ListView& view : state.views) view.epoch = 0;
         state.memo_epoch = 1;
       }
     }
@@ -268,7 +321,9 @@ class FastExpressions {
           if (!charge(constant.cost - 1)) return budget_error();  // the node's own unit is charged above
           return constant.value;
         }
-        case FastOp::kFusedComprehension: return comprehension(node, out, &plan_->fused[fast.aux]);
+        case FastOp::kFusedComprehension: return fused_comprehension(node, out, plan_->fused[fast.aux], nullptr);
+        case FastOp::kFusedCount: return fused_count(node, out, plan_->fused[fast.aux]);
+        case FastOp::kFusedMapExists: return fused_map_exists(node, out, plan_->map_tests[fast.aux]);
       }
     }
     switch (node.op) {
@@ -307,7 +362,7 @@ class FastExpressions {
       }
       case Op::kList: return list(node, out);
       case Op::kMap: return map(node, out);
-      case Op::kComprehension: return comprehension(node, out, nullptr);
+      case Op::kComprehension: return comprehension(node, out);
     }
     return set(out, invalid_program("unknown operation"));
   }
@@ -590,65 +645,115 @@ class FastExpressions {
     Value saved_;
   };
 
-  // One element of a fused comprehension: the element's text, and its lower-case form once needed.
+  // One element of a fused comprehension: the element's text. Its lower-case form, once needed, is kept
+  // in state_.lowered for lowered_for_ (the text's bytes; reset by every fused comprehension, whose
+  // elements all stay alive while it runs).
   struct Element {
     std::string_view text;
     std::uint64_t size_units = 0;  // operand_cost of the text (and of its lower-case form)
-    bool lowered = false;
   };
 
-  std::string_view receiver(Element& element, bool lower) {
+  std::string_view receiver(const Element& element, bool lower) {
     if (!lower) return element.text;
-    if (!element.lowered) {
+    if (lowered_for_ != element.text.data()) {
       std::string& buffer = state_.lowered;
       buffer.assign(element.text);
-      for (char& c : buffer) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      }
-      element.lowered = true;
+      for (char& c : buffer) c = lower_ascii(c);
+      lowered_for_ = element.text.data();
     }
     return state_.lowered;
   }
 
-  // Evaluates a predicate node on an element, charging what the general evaluator charges for the
-  // nodes it stands for. After the budget runs out the answer no longer matters (run() reports the
-  // budget error), so it stops early.
-  bool predicate(const FusedComprehension& fused, std::uint32_t index, Element& element) {
-    const PredicateNode& p = fused.nodes[index];
-    // The receiver: the variable (1 unit), or lowerAscii(variable): call + variable + its operand size.
-    const std::uint64_t receiver_units = p.lower ? 2 + element.size_units : 1;
+  // contains/startsWith/endsWith of a constant on the element or its lower-case form; the lower-case
+  // form is compared byte by byte (or word by word, PredicateNode::packed) where only a prefix or a suffix
+  // matters.
+  [[gnu::always_inline]] bool string_test(const PredicateNode& p, const Element& element) {
+    const std::string_view text = element.text;
+    if (p.packed && text.size() >= 8) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, text.data() + (p.builtin == Builtin::kStartsWith ? 0 : text.size() - 8), 8);
+      return ((w | p.fold) & p.mask) == p.word && !p.never;
+    }
+    const std::string_view part = p.literal;
+    switch (p.builtin) {
+      case Builtin::kStartsWith:
+        return text.size() >= part.size() && (p.lower ? same_lowered(text.data(), part) : same(text.data(), part));
+      case Builtin::kEndsWith: {
+        if (text.size() < part.size()) return false;
+        const char* tail = text.data() + (text.size() - part.size());
+        return p.lower ? same_lowered(tail, part) : same(tail, part);
+      }
+      default: return contains(receiver(element, p.lower), part);
+    }
+  }
+
+  // Evaluates a predicate node on an element, adding to `units` what the general evaluator charges for
+  // the nodes it stands for (the caller charges them): an operator node 1 unit (PredicateItem::units), a
+  // leaf its own `units`, plus for a string test the receiver (the variable, 1 unit, or
+  // lowerAscii(variable): call + variable + its operand size) and the element's operand size.
+  // Returns the units as the second member: a caller's running count stays in a register.
+  std::pair<bool, std::uint64_t> test(const FusedComprehension& fused, std::uint32_t index, const Element& element) {
+    std::uint64_t units = 0;
+    const bool result = visit(fused, fused.nodes[index], element, units);
+    return {result, units};
+  }
+  bool test(const FusedComprehension& fused, std::uint32_t index, const Element& element, std::uint64_t& units) {
+    const auto [result, added] = test(fused, index, element);
+    units += added;
+    return result;
+  }
+
+  // test() of one node, inlined where it is called: a leaf, a chain of `&&` or `||`, a `!`; deeper
+  // operands through test().
+  [[gnu::always_inline]] bool visit(const FusedComprehension& fused, const PredicateNode& p, const Element& element,
+                                    std::uint64_t& units) {
     switch (p.kind) {
       case PredicateNode::Kind::kAnd:
       case PredicateNode::Kind::kOr: {
-        if (!charge(1)) return false;
         const bool deciding = p.kind == PredicateNode::Kind::kOr;
-        if (predicate(fused, p.left, element) == deciding) return deciding;
-        return predicate(fused, p.right, element);
-      }
-      case PredicateNode::Kind::kNot:
-        if (!charge(1)) return false;
-        return !predicate(fused, p.left, element);
-      case PredicateNode::Kind::kTest: {
-        if (!charge(p.units + receiver_units + element.size_units)) return false;
-        const std::string_view text = receiver(element, p.lower);
-        const std::string_view part = program_.constants[p.index].as_string();
-        switch (p.builtin) {
-          case Builtin::kContains: return text.find(part) != std::string_view::npos;
-          case Builtin::kStartsWith: return text.starts_with(part);
-          default: return text.ends_with(part);
+        const PredicateItem* item = fused.items.data() + p.left;
+        for (const PredicateItem* last = item + p.right; item != last; ++item) {
+          units += item->units;
+          const PredicateNode& operand = fused.nodes[item->node];
+          const bool result =
+              is_leaf(operand) ? leaf(operand, element, units) : test(fused, item->node, element, units);
+          if (result == deciding) return deciding;
         }
+        return !deciding;
       }
-      case PredicateNode::Kind::kRegex:
-        if (!charge(p.units + receiver_units + element.size_units)) return false;
-        return plan_->regexes[p.index]->partial_match(receiver(element, p.lower));
+      case PredicateNode::Kind::kNot: {
+        units += 1;
+        const PredicateNode& operand = fused.nodes[p.left];
+        return !(is_leaf(operand) ? leaf(operand, element, units) : test(fused, p.left, element, units));
+      }
+      default: return leaf(p, element, units);
+    }
+  }
+
+  static bool is_leaf(const PredicateNode& p) {
+    return p.kind != PredicateNode::Kind::kAnd && p.kind != PredicateNode::Kind::kOr &&
+           p.kind != PredicateNode::Kind::kNot;
+  }
+
+  [[gnu::always_inline]] bool leaf(const PredicateNode& p, const Element& element, std::uint64_t& units) {
+    switch (p.kind) {
+      case PredicateNode::Kind::kTest:
+        units += p.fixed_units + p.size_factor * element.size_units;
+        return string_test(p, element);
+      case PredicateNode::Kind::kRegex: {
+        units += p.fixed_units + p.size_factor * element.size_units;
+        const std::string_view text = receiver(element, p.lower);
+        if (p.dfa != nullptr) {
+          if (const std::optional<bool> matched = p.dfa->partial_match(text)) return *matched;
+        }
+        return p.regex->partial_match(text);
+      }
       case PredicateNode::Kind::kGlob:
-        if (!charge(p.units + receiver_units + element.size_units)) return false;
+        units += p.fixed_units + p.size_factor * element.size_units;
         return plan_->globs[p.index].match(receiver(element, p.lower), state_.glob_buffers);
       case PredicateNode::Kind::kGlobAny: {
-        if (!charge(p.units)) return false;
-        Value temp;
-        eval(p.range, temp);  // a constant: evaluated for its cost, its value is the plan's glob set
-        if (exhausted_) return false;
+        // The pattern list is a constant: evaluating it charges range_units, its value is the plan's set.
+        units += p.units + p.range_units;
         const GlobSet& set = plan_->glob_sets[p.index];
         const std::string_view text = receiver(element, p.lower);
         // The general evaluator iterates up to the first matching pattern (or through all of them), each
@@ -656,15 +761,249 @@ class FastExpressions {
         const std::size_t first = set.first_match(text, state_.glob_buffers);
         const bool found = first < set.globs.size();
         const std::size_t iterations = found ? first + 1 : set.globs.size();
-        const std::uint64_t units = (iterations == 0 ? 0 : set.units_through[iterations - 1]) +
-                                    iterations * (receiver_units + element.size_units);
-        return charge(units) && found;
+        const std::uint64_t receiver_units = p.lower ? 2 + element.size_units : 1;
+        units += (iterations == 0 ? 0 : set.units_through[iterations - 1]) +
+                 iterations * (receiver_units + element.size_units);
+        return found;
       }
+      default: return false;
     }
-    return false;
   }
 
-  const Value& comprehension(const Node& node, Value& out, const FusedComprehension* fused) {
+  // Whether `value` may live in a comprehension variable's slot, which a body may rebind.
+  bool in_locals(const Value& value) const {
+    return &value >= locals_.data() && &value < locals_.data() + locals_.size();
+  }
+
+  // The texts of a range's elements (a map's keys), those a fused predicate takes: strings within
+  // max_value_size. A `lasting` range (a fact, a constant, a memo: alive and unchanged for the whole
+  // decision) is described once per decision, whichever comprehensions walk it.
+  const std::vector<TextView>& text_view(const Value& range, bool lasting) {
+    const void* key = range.kind() == Kind::kMap ? static_cast<const void*>(&range.as_map())
+                                                 : static_cast<const void*>(&range.as_list());
+    if (lasting) {
+      for (State::ListView& view : state_.views) {
+        if (view.key == key && view.epoch == state_.memo_epoch) return view.texts;
+      }
+    }
+    // (A fused predicate contains no comprehension that could take a view while one is walked.)
+    State::ListView& view = state_.views[lasting ? 1 + state_.next_view++ % (state_.views.size() - 1) : 0];
+    view.key = lasting ? key : nullptr;
+    view.epoch = state_.memo_epoch;
+    view.texts.clear();
+    auto add = [&](const Value& element) {
+      if (element.kind() == Kind::kString && element.as_string().size() <= options_.max_value_size) {
+        view.texts.push_back(TextView{element.as_string(), true});
+      } else {
+        view.texts.push_back(TextView{{}, false});
+      }
+    };
+    if (range.kind() == Kind::kMap) {
+      for (const auto& entry : range.as_map()) add(entry.first);
+    } else {
+      for (const Value& element : range.as_list()) add(element);
+    }
+    return view.texts;
+  }
+
+  // all/exists/exists_one/filter with a fused body (FastOp::kFusedComprehension). String elements run the
+  // predicate tree, others the general body. With `kept` (size(list.filter(...)), FastOp::kFusedCount) a
+  // filter counts its kept elements into *kept and returns true instead of building the list. Charges
+  // are summed per element and charged once per element: only whether the total exceeds the budget
+  // matters, and it is the reference's total.
+  const Value& fused_comprehension(const Node& node, Value& out, const FusedComprehension& fused, std::size_t* kept) {
+    if (node.child_count != 2) return set(out, invalid_program("a macro takes a range and a body"));
+    if (node.a >= locals_.size()) return set(out, invalid_program("local slot out of range"));
+    Value range_temp;
+    const Value& range_ref = eval(program_.child(node, 0), range_temp);
+    if (range_ref.is_error()) return forward(range_ref, range_temp, out);
+    if (range_ref.kind() != Kind::kList && range_ref.kind() != Kind::kMap) {
+      return set(out, Value::error("type " + std::string(kind_name(range_ref.kind())) + " cannot be iterated"));
+    }
+    // A range in a variable's slot is held by value: the general body of a non-string element may rebind it.
+    Value held;
+    const bool in_slot = in_locals(range_ref);
+    if (in_slot) held = range_ref;
+    const Value& range = in_slot ? held : range_ref;
+    const bool over_map = range.kind() == Kind::kMap;
+    const std::size_t count = over_map ? range.as_map().size() : range.as_list().size();
+    const Value* items = over_map ? nullptr : range.as_list().data();
+    // The elements' texts, kept for the decision when the range outlives this call (a fact, a memo).
+    const std::vector<TextView>& texts = text_view(range, /*lasting=*/!in_slot && &range_ref != &range_temp);
+    const PredicateNode& root = fused.nodes[fused.root];
+    lowered_for_ = nullptr;
+    const ExprId body = program_.child(node, 1);
+    LocalScope scope(locals_, node.a);
+    const Macro macro = node.macro;
+    const bool deciding = macro == Macro::kExists;  // all/exists: the value that decides
+    const std::uint64_t budget = options_.cost_budget;
+    Value first_error;
+    std::size_t matched = 0;
+    List results;
+    for (std::size_t i = 0; i < count; ++i) {
+      bool result = false;
+      if (texts[i].is_text) {
+        const Element e{texts[i].text, texts[i].text.size() / 64};
+        std::uint64_t units = 1;  // the iteration
+        result = visit(fused, root, e, units);
+        cost_ += units;
+        if (cost_ > budget) {
+          exhausted_ = true;
+          return budget_error();
+        }
+      } else {
+        const Value& element = over_map ? range.as_map()[i].first : items[i];
+        if (!charge(1)) return budget_error();
+        scope.bind(element);
+        Value temp;
+        const Value& value = eval(body, temp);
+        if (exhausted_) return budget_error();
+        if (!is_bool(value)) {
+          switch (macro) {
+            case Macro::kAll:
+            case Macro::kExists:
+              if (!first_error.is_error()) {
+                first_error = value.is_error() ? value : no_such_overload(deciding ? "exists" : "all", value);
+              }
+              continue;
+            case Macro::kExistsOne:
+              if (value.is_error()) return set(out, Value(value));
+              return set(out, no_such_overload("exists_one", value));
+            default:
+              if (value.is_error()) return set(out, Value(value));
+              return set(out, no_such_overload("filter", value));
+          }
+        }
+        result = value.as_bool();
+      }
+      switch (macro) {
+        case Macro::kAll:
+        case Macro::kExists:
+          if (result == deciding) return boolean(deciding);
+          break;
+        case Macro::kExistsOne: matched += result ? 1 : 0; break;
+        default:
+          if (!result) break;
+          if (kept != nullptr) {
+            ++*kept;
+          } else {
+            if (results.empty()) results.reserve(count - i);
+            results.push_back(over_map ? range.as_map()[i].first : items[i]);
+          }
+          break;
+      }
+    }
+    switch (macro) {
+      case Macro::kAll:
+      case Macro::kExists:
+        if (first_error.is_error()) return set(out, std::move(first_error));
+        return boolean(!deciding);
+      case Macro::kExistsOne: return boolean(matched == 1);
+      default:
+        if (kept != nullptr) return boolean(true);
+        return set(out, Value::list(std::move(results)));
+    }
+  }
+
+  // size(list.filter(x, p)) (FastOp::kFusedCount): what call_one() charges and returns for the filter's
+  // list, without building it.
+  const Value& fused_count(const Node& node, Value& out, const FusedComprehension& fused) {
+    const ExprId filter = program_.child(node, 0);
+    if (!charge(1)) return budget_error();  // the filter node, visited by eval()
+    std::size_t kept = 0;
+    const Value& result = fused_comprehension(program_.nodes[filter], out, fused, &kept);
+    if (result.is_error()) return result;
+    if (!charge(kept)) return budget_error();  // size()'s operand: the list of kept elements
+    return set(out, Value::integer(static_cast<std::int64_t>(kept)));
+  }
+
+  // The exists body of a FusedMapTest on an element's size.
+  static bool compare(const FusedMapTest& fused, std::int64_t size) {
+    const std::int64_t a = fused.variable_left ? size : fused.constant;
+    const std::int64_t b = fused.variable_left ? fused.constant : size;
+    switch (fused.op) {
+      case Builtin::kEqual: return a == b;
+      case Builtin::kNotEqual: return a != b;
+      default: return ordered(fused.op, a, b);
+    }
+  }
+
+  // range.map(x, size(x)).exists(y, y OP n) and .all(...) (FastOp::kFusedMapExists): one pass over the
+  // range. The map visits every element (iteration, size() call, variable and the element's operand
+  // size) and fails on the first element size() rejects; the exists then visits elements up to the
+  // deciding one (iteration, comparison, variable, constant; ints have no operand size).
+  const Value& fused_map_exists(const Node& node, Value& out, const FusedMapTest& fused) {
+    if (!charge(1)) return budget_error();  // the map node
+    Value range_temp;
+    const Value& range = eval(fused.range, range_temp);
+    if (range.is_error()) return forward(range, range_temp, out);
+    if (range.kind() != Kind::kList && range.kind() != Kind::kMap) {
+      return set(out, Value::error("type " + std::string(kind_name(range.kind())) + " cannot be iterated"));
+    }
+    const bool over_map = range.kind() == Kind::kMap;
+    const std::size_t count = over_map ? range.as_map().size() : range.as_list().size();
+    const bool deciding = node.macro == Macro::kExists;
+    std::size_t decided = count;  // the first element whose test is `deciding`
+    std::uint64_t units = 0;
+    // size() counts a string's code points, between 0 and its byte count: for an order comparison, when
+    // both bounds compare alike the count is not needed.
+    const bool ordering = fused.op != Builtin::kEqual && fused.op != Builtin::kNotEqual;
+    const bool at_zero = compare(fused, 0);
+    const std::vector<TextView>& texts = text_view(range, !in_locals(range) && &range != &range_temp);
+    for (std::size_t i = 0; i < count; ++i) {
+      units += 3;
+      if (texts[i].is_text) {
+        const std::string_view text = texts[i].text;
+        units += text.size() / 64;
+        if (decided != count) continue;  // decided: only the map's charges remain
+        const bool result = ordering && at_zero == compare(fused, static_cast<std::int64_t>(text.size()))
+                                ? at_zero
+                                : compare(fused, static_cast<std::int64_t>(internal::count_code_points(text)));
+        if (result == deciding) decided = i;
+        continue;
+      }
+      const Value& element = over_map ? range.as_map()[i].first : range.as_list()[i];
+      std::int64_t size = 0;
+      switch (element.kind()) {
+        case Kind::kString: {  // over max_value_size: size() takes it all the same
+          const std::string& text = element.as_string();
+          units += text.size() / 64;
+          if (decided != count) continue;
+          size = static_cast<std::int64_t>(internal::count_code_points(text));
+          break;
+        }
+        case Kind::kBytes:
+          units += element.as_string().size() / 64;
+          size = static_cast<std::int64_t>(element.as_string().size());
+          break;
+        case Kind::kList:
+          units += element.as_list().size();
+          size = static_cast<std::int64_t>(element.as_list().size());
+          break;
+        case Kind::kMap:
+          units += element.as_map().size();
+          size = static_cast<std::int64_t>(element.as_map().size());
+          break;
+        default: {
+          if (!charge(units)) return budget_error();
+          Value result = call_builtin(Builtin::kSize, std::span<const Value>(&element, 1));
+          if (result.is_error() || result.kind() != Kind::kInt) {
+            if (!result.is_error()) result = invalid_program("size() returned a non-int");
+            return set(out, std::move(result));
+          }
+          units = 0;
+          size = result.as_int();
+          break;
+        }
+      }
+      if (decided == count && compare(fused, size) == deciding) decided = i;
+    }
+    units += 4 * (decided == count ? count : decided + 1);
+    if (!charge(units)) return budget_error();
+    return boolean(decided == count ? !deciding : deciding);
+  }
+
+  const Value& comprehension(const Node& node, Value& out) {
     const bool is_map_with_filter = node.macro == Macro::kMap && node.child_count == 3;
     if (node.child_count != 2 && !is_map_with_filter) {
       return set(out, invalid_program("a macro takes a range and a body"));
@@ -683,17 +1022,7 @@ class FastExpressions {
     auto item = [&](std::size_t i) -> const Value& { return over_map ? range.as_map()[i].first : range.as_list()[i]; };
     const ExprId body = program_.child(node, 1);
     LocalScope scope(locals_, node.a);
-    // The body's value for element i: the fused predicate on string elements, else the general path.
     auto run_body = [&](std::size_t i, ExprId expr, Value& temp) -> const Value& {
-      if (fused != nullptr) {
-        const Value& element = item(i);
-        if (element.kind() == Kind::kString && element.as_string().size() <= options_.max_value_size) {
-          Element e{element.as_string(), operand_cost(element)};
-          const bool result = predicate(*fused, fused->root, e);
-          if (exhausted_) return budget_error();
-          return boolean(result);
-        }
-      }
       scope.bind(item(i));
       return eval(expr, temp);
     };
@@ -732,7 +1061,6 @@ class FastExpressions {
       case Macro::kFilter: {
         const bool is_filter = node.macro == Macro::kFilter;
         const ExprId predicate = is_filter ? body : (is_map_with_filter ? program_.child(node, 2) : kNoExpr);
-        if (!is_filter) fused = nullptr;  // only a filter's predicate is ever fused
         List results;
         for (std::size_t i = 0; i < count; ++i) {
           if (!charge(1)) return budget_error();
@@ -769,6 +1097,7 @@ class FastExpressions {
   std::size_t fact_count_;
   std::uint64_t cost_ = 0;
   bool exhausted_ = false;
+  const char* lowered_for_ = nullptr;  // the element whose lower-case form state_.lowered holds
 };
 
 std::string condition_error(std::string_view clause, const Value& value) {
