@@ -229,6 +229,22 @@ class FastExpressions {
 
   static Value invalid_program(std::string_view what) { return Value::error("invalid program: " + std::string(what)); }
 
+  // A comprehension's range, evaluated into `range_temp` or referenced: true with `result` the list or map;
+  // false with `result` the error to return (the range's own, or that it cannot be iterated).
+  bool iterable_range(const Node& node, Value& range_temp, Value& out, const Value*& result) {
+    const Value& range_ref = eval(program_.child(node, 0), range_temp);
+    if (range_ref.is_error()) {
+      result = &forward(range_ref, range_temp, out);
+      return false;
+    }
+    if (range_ref.kind() != Kind::kList && range_ref.kind() != Kind::kMap) {
+      result = &set(out, Value::error("type " + std::string(kind_name(range_ref.kind())) + " cannot be iterated"));
+      return false;
+    }
+    result = &range_ref;
+    return true;
+  }
+
   const Value& eval(ExprId id, Value& out) {
     if (plan_ != nullptr && id < plan_->code.size() && plan_->code[id].memo != kNoMemo) {
       return memoised(id, plan_->code[id].memo);
@@ -815,11 +831,9 @@ class FastExpressions {
     if (node.child_count != 2) return set(out, invalid_program("a macro takes a range and a body"));
     if (node.a >= locals_.size()) return set(out, invalid_program("local slot out of range"));
     Value range_temp;
-    const Value& range_ref = eval(program_.child(node, 0), range_temp);
-    if (range_ref.is_error()) return forward(range_ref, range_temp, out);
-    if (range_ref.kind() != Kind::kList && range_ref.kind() != Kind::kMap) {
-      return set(out, Value::error("type " + std::string(kind_name(range_ref.kind())) + " cannot be iterated"));
-    }
+    const Value* evaluated = nullptr;
+    if (!iterable_range(node, range_temp, out, evaluated)) return *evaluated;
+    const Value& range_ref = *evaluated;
     // A range in a variable's slot is held by value: the general body of a non-string element may rebind it.
     Value held;
     const bool in_slot = in_locals(range_ref);
@@ -1010,11 +1024,9 @@ class FastExpressions {
     }
     if (node.a >= locals_.size()) return set(out, invalid_program("local slot out of range"));
     Value range_temp;
-    const Value& range_ref = eval(program_.child(node, 0), range_temp);
-    if (range_ref.is_error()) return forward(range_ref, range_temp, out);
-    if (range_ref.kind() != Kind::kList && range_ref.kind() != Kind::kMap) {
-      return set(out, Value::error("type " + std::string(kind_name(range_ref.kind())) + " cannot be iterated"));
-    }
+    const Value* evaluated = nullptr;
+    if (!iterable_range(node, range_temp, out, evaluated)) return *evaluated;
+    const Value& range_ref = *evaluated;
     // Hold the range by value: a reference to a local could be rebound by the body.
     const Value range = &range_ref == &range_temp ? std::move(range_temp) : range_ref;
     const bool over_map = range.kind() == Kind::kMap;

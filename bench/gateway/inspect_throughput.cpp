@@ -33,8 +33,9 @@ double cpu_seconds() {
   return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
 }
 
-template <class Feed>
-double mib_per_second(const std::string& path, std::uint64_t size, Feed feed) {
+// MiB per second of `now()` (seconds) spent in `feed`, over the file in chunks as the gateway feeds them.
+template <class Now, class Feed>
+double rate(const std::string& path, std::uint64_t size, Now now, Feed feed) {
   std::ifstream in(path, std::ios::binary);
   std::vector<char> buffer(kChunk);
   double seconds = 0;
@@ -42,28 +43,25 @@ double mib_per_second(const std::string& path, std::uint64_t size, Feed feed) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
     auto n = static_cast<std::size_t>(in.gcount());
     if (n == 0) break;
-    double start = cpu_seconds();
+    double start = now();
     feed(std::span<const char>(buffer.data(), n));
-    seconds += cpu_seconds() - start;
+    seconds += now() - start;
   }
   return static_cast<double>(size) / seconds / (1 << 20);
+}
+
+template <class Feed>
+double mib_per_second(const std::string& path, std::uint64_t size, Feed feed) {
+  return rate(path, size, cpu_seconds, feed);
 }
 
 // The same over wall-clock time.
 template <class Feed>
 double wall_mib_per_second(const std::string& path, std::uint64_t size, Feed feed) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<char> buffer(kChunk);
-  double seconds = 0;
-  while (true) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    auto n = static_cast<std::size_t>(in.gcount());
-    if (n == 0) break;
-    auto start = std::chrono::steady_clock::now();
-    feed(std::span<const char>(buffer.data(), n));
-    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  }
-  return static_cast<double>(size) / seconds / (1 << 20);
+  auto wall_seconds = [] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  };
+  return rate(path, size, wall_seconds, feed);
 }
 
 }  // namespace
