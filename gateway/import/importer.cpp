@@ -14,12 +14,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "airlock/compiler/compiler.h"
 #include "airlock/gateway/import/ro_crate.h"
+#include "airlock/gateway/inspect/inspection_executor.h"
 #include "airlock/gateway/inspect/pipeline.h"
 #include "airlock/runtime/evaluator.h"
 #include "airlock/runtime/format.h"
@@ -421,7 +423,13 @@ class ImportRun {
     inspect::InspectionOptions inspection;
     inspection.clamd.address = options_.clamd;
     inspection.declared.name = name;
+    // As the gateway inspects an upload: beside the fetch, in 256 KiB batches, a table's parser in a second
+    // lane (table exports are CSV).
+    inspection.run_both = [this](const std::function<void()>& here, const std::function<void()>& beside) {
+      inspection_.run_both(here, beside);
+    };
     inspect::InspectionPipeline pipeline(inspection);
+    inspect::InspectionFeed feed(inspection_, pipeline);
     std::uint64_t bytes = 0;
     ChunkSink sink = [&](std::span<const char> chunk) -> Status {
       bytes += chunk.size();
@@ -432,9 +440,10 @@ class ImportRun {
         return Error{"the object is over the limit of " + std::to_string(options_.fetch.max_bytes) + " bytes"};
       }
       if (Status written = write_all(fd, chunk, path.string()); !written) return written;
-      return pipeline.update(chunk);
+      return feed.update(chunk);
     };
     Result<FetchedObject> fetched = fetch_object(object, connection, sink);
+    if (Status drained = feed.drain(); fetched && !drained) fetched = Error{drained.message()};
     Status synced = Status::ok();
     if (fetched && ::fsync(fd) != 0) synced = Error{"syncing " + path.string() + ": " + std::strerror(errno)};
     ::close(fd);
@@ -551,6 +560,8 @@ class ImportRun {
   fs::path crate_;
   std::vector<runtime::Facts> facts_;
   std::vector<std::string> inspection_errors_;
+  // One thread takes an object's batches, the other the table lane (InspectionOptions::run_both).
+  inspect::InspectionExecutor inspection_{{.threads = 2}};
 };
 
 Json decision_json(const runtime::Decision& decision) {
