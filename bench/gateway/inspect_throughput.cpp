@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <functional>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -97,9 +96,7 @@ int main(int argc, char** argv) {
   InspectionExecutor executor({.threads = 2});
   InspectionOptions lane_options;
   lane_options.declared = {name, "", size};
-  lane_options.run_both = [&executor](const std::function<void()>& here, const std::function<void()>& beside) {
-    executor.run_both(here, beside);
-  };
+  lane_options.run_both = executor.run_both_function();
   InspectionPipeline lanes(lane_options);
   double lanes_rate = wall_mib_per_second(path, size, [&](std::span<const char> c) { (void)lanes.update(c); });
   (void)lanes.finish(path);

@@ -14,7 +14,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -425,9 +424,7 @@ class ImportRun {
     inspection.declared.name = name;
     // As the gateway inspects an upload: beside the fetch, in 256 KiB batches, a table's parser in a second
     // lane (table exports are CSV).
-    inspection.run_both = [this](const std::function<void()>& here, const std::function<void()>& beside) {
-      inspection_.run_both(here, beside);
-    };
+    inspection.run_both = inspection_.run_both_function();
     inspect::InspectionPipeline pipeline(inspection);
     inspect::InspectionFeed feed(inspection_, pipeline);
     std::uint64_t bytes = 0;

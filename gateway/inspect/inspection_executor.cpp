@@ -128,6 +128,10 @@ void InspectionExecutor::run_both(const std::function<void()>& here, const std::
   shared.side_done.wait(lock, [&] { return task.done; });
 }
 
+RunBoth InspectionExecutor::run_both_function() {
+  return [this](const std::function<void()>& here, const std::function<void()>& beside) { run_both(here, beside); };
+}
+
 std::size_t InspectionExecutor::queued_bytes() const {
   std::lock_guard lock(shared_->mutex);
   return shared_->queued_bytes;

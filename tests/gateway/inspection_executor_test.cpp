@@ -46,11 +46,7 @@ InspectionReport direct(const std::string& data, std::size_t chunk) {
 InspectionReport through(InspectionExecutor& executor, const std::string& data, std::size_t chunk,
                          bool lanes = false) {
   InspectionOptions options = csv_options(data.size());
-  if (lanes) {
-    options.run_both = [&executor](const std::function<void()>& here, const std::function<void()>& beside) {
-      executor.run_both(here, beside);
-    };
-  }
+  if (lanes) options.run_both = executor.run_both_function();
   InspectionPipeline pipeline(options);
   {
     InspectionFeed feed(executor, pipeline);

@@ -36,6 +36,8 @@ class InspectionExecutor {
   // never waits on a busy pool (a worker may call it from inside a feed). `beside` must not call run_both.
   // An InspectionPipeline uses it to run its table parser beside the hash and the identifier scanner.
   void run_both(const std::function<void()>& here, const std::function<void()>& beside);
+  // run_both() as a function, for InspectionOptions::run_both; the executor must outlive it.
+  RunBoth run_both_function();
 
   struct Shared;
 

@@ -32,6 +32,9 @@ struct DeclaredFile {
   std::optional<std::uint64_t> size;  // the declared length; more bytes than this is an error
 };
 
+// Runs two independent pieces of work, perhaps at once on two threads, and returns when both are done.
+using RunBoth = std::function<void(const std::function<void()>&, const std::function<void()>&)>;
+
 struct InspectionOptions {
   InspectionLimits limits;
   ClamdOptions clamd;  // address empty: scan.result is "skipped"
@@ -39,7 +42,7 @@ struct InspectionOptions {
   // Runs two independent parts of one chunk's inspection, perhaps at once on two threads, and returns when
   // both are done (InspectionExecutor::run_both). Empty: one after the other. With it, a table's parser runs
   // beside the hash and the identifier scanner.
-  std::function<void(const std::function<void()>&, const std::function<void()>&)> run_both;
+  RunBoth run_both;
 };
 
 // Everything the inspectors found, in plain C++ (fill() turns it into facts).
