@@ -141,17 +141,6 @@ class ChunkMasks {
     return {p + length, true, (digit_ >> shift) & ones, (at_sign_ >> shift) & ones};
   }
 
-  // What `value` (a non-empty view into the chunk) holds: from the masks when it lies in the current block.
-  CellBytes cell(std::string_view value) const {
-    const auto at = static_cast<std::size_t>(value.data() - begin_);
-    if (!in_block(at) || at - block_ + value.size() > 64) return cell_bytes(value);
-    const std::uint64_t ones = value.size() == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << value.size()) - 1;
-    const std::uint64_t range = ones << (at - block_);
-    std::uint8_t any = 0;
-    if ((at_sign_ & range) != 0) any |= kCellAt;
-    return {any, (digit_ & range) == range};
-  }
-
  private:
   bool in_block(std::size_t at) const { return at >= block_ && at - block_ < 64; }
 
@@ -437,7 +426,7 @@ void TableInspector::identify(std::string_view value, Column& column, CellBytes 
     if ((size == 10 && bytes.digits && is_valid_nhs_number(value)) || (size == 12 && is_nhs_number_value(value))) {
       ++column.nhs_numbers;
     }
-    if (ends_in_inward_code(value) && size <= 8 && is_uk_postcode(value)) ++column.postcodes;
+    if (size >= 5 && size <= 8 && ends_in_inward_code(value) && is_uk_postcode(value)) ++column.postcodes;
     if (size >= 6 && (bytes.any & kCellAt) != 0 && is_email_address(value)) ++column.emails;
   }
   if (column.birth_dates && size >= 8 && is_digit(value[0]) && is_date_value(value)) ++column.dates;
