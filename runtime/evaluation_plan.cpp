@@ -39,6 +39,8 @@ namespace {
 
 constexpr double kTwoTo63 = 9223372036854775808.0;
 constexpr int kMaxDepth = 200;
+// Tests in one compiled conjunction (PlannedRule::when_tests); a longer `when` runs as a tree.
+constexpr std::size_t kMaxConjuncts = 64;
 
 // The int64 a number equals under CEL's heterogeneous equality, if any.
 std::optional<std::int64_t> canonical_int(const Value& value) {
@@ -834,6 +836,62 @@ class PlanBuilder {
     return location.empty() ? policy.location.to_string() : location;
   }
 
+  // The tests of a `when` that is a chain of `&&` over tests of a fact against a constant, in the order the
+  // general evaluator visits them, each with the units of the `&&` nodes it charges on the way; false when
+  // any part is something else (or memoised: the general evaluator then shares its value).
+  bool conjunct_tests(ExprId id, std::uint32_t& pending, std::vector<ConjunctTest>& tests, int depth) const {
+    if (!valid(id) || depth > kMaxDepth || tests.size() >= kMaxConjuncts) return false;
+    const Node& node = program_.nodes[id];
+    const FastNode& fast = plan_->code[id];
+    if (fast.memo != kNoMemo) return false;
+    if (node.op == Op::kAnd && fast.op == FastOp::kGeneric) {
+      if (node.child_count != 2) return false;
+      ++pending;  // the `&&` node's own unit, charged before its left operand
+      return conjunct_tests(child(id, 0), pending, tests, depth + 1) &&
+             conjunct_tests(child(id, 1), pending, tests, depth + 1);
+    }
+    if (fast.op != FastOp::kFactEqualConst && fast.op != FastOp::kFactOrderConst &&
+        fast.op != FastOp::kFactInConstList) {
+      return false;
+    }
+    const Value& constant = program_.constants[fast.constant];
+    // The node's unit, its two operand nodes, and what the builtin charges for walking the constant.
+    const std::uint64_t units =
+        3 + (fast.op == FastOp::kFactInConstList ? constant.as_list().size() : operand_cost(constant));
+    if (units > std::numeric_limits<std::uint32_t>::max()) return false;
+    ConjunctTest test;
+    test.op = fast.op;
+    test.negate = fast.negate;
+    test.fact_left = fast.fact_left;
+    test.builtin = fast.builtin;
+    test.constant_kind = constant.kind();
+    test.slot = fast.slot;
+    test.units_before = pending;
+    test.units = static_cast<std::uint32_t>(units);
+    test.constant = fast.constant;
+    test.aux = fast.aux;
+    if (constant.kind() == Kind::kInt) test.inline_value.number = constant.as_int();
+    if (constant.kind() == Kind::kString && constant.as_string().size() <= ConjunctTest::kInlineText) {
+      const std::string& text = constant.as_string();
+      std::copy(text.begin(), text.end(), test.inline_value.text);
+      test.text_length = static_cast<std::uint8_t>(text.size());
+      test.text_inline = true;
+    }
+    pending = 0;
+    tests.push_back(test);
+    return true;
+  }
+
+  void plan_conjunction(ExprId when, Conjunction& conjunction) {
+    if (when == kNoExpr) return;
+    std::vector<ConjunctTest> tests;
+    std::uint32_t pending = 0;
+    if (!conjunct_tests(when, pending, tests, 0) || tests.empty()) return;
+    conjunction.first = static_cast<std::uint32_t>(plan_->conjuncts.size());
+    conjunction.count = static_cast<std::uint32_t>(tests.size());
+    plan_->conjuncts.insert(plan_->conjuncts.end(), tests.begin(), tests.end());
+  }
+
   void plan_rules() {
     EvaluationPlan& plan = *plan_;
     // Number every rule and `otherwise` in the Decision's order: by policy name, rule name, effect.
@@ -868,7 +926,11 @@ class PlanBuilder {
       const Policy& policy = program_.policies[e.policy];
       std::uint32_t group = id;
       if (id > 0 && !order(entries[id - 1], e)) group = plan.rules.back().group;
-      plan.rules.push_back(PlannedRule{e.policy, e.rule, group, location_of(rule_of(e), policy)});
+      const Rule& rule = rule_of(e);
+      PlannedRule planned_rule{.policy = e.policy, .rule = e.rule, .group = group, .when = rule.when,
+                               .unless = rule.unless, .location = location_of(rule, policy)};
+      plan_conjunction(rule.when, planned_rule.when_tests);
+      plan.rules.push_back(std::move(planned_rule));
       PlannedPolicy& planned = plan.policies[e.policy];
       if (e.rule == kOtherwiseRule) {
         planned.otherwise = id;

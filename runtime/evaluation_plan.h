@@ -166,12 +166,47 @@ struct KeyIndex {
   std::vector<SlotIndex> slots;
 };
 
-// A rule (or an `otherwise`) in one flat table, numbered in the Decision's order.
-struct PlannedRule {
+// One test of a fact against a constant (FastOp kFactEqualConst, kFactOrderConst or kFactInConstList) in
+// a conjunction, with what it needs inline: a rule the index picks out of thousands is judged from one
+// short run of memory, not from its nodes, their fast forms and constants spread over the program.
+struct ConjunctTest {
+  FastOp op = FastOp::kGeneric;
+  bool negate = false;     // kFactEqualConst: !=
+  bool fact_left = true;   // kFactOrderConst: the fact is the left operand
+  Builtin builtin = Builtin::kNone;      // kFactOrderConst: <, <=, >, >=
+  Kind constant_kind = Kind::kNull;      // kFactEqualConst, kFactOrderConst
+  std::uint8_t text_length = 0;          // kString constants of up to kInlineText bytes: text[0, text_length)
+  bool text_inline = false;
+  FactSlot slot = 0;
+  std::uint32_t units_before = 0;  // units of the `&&` nodes the general evaluator charges before this test
+  std::uint32_t units = 0;         // the test's own units besides its fact's operand cost
+  std::uint32_t constant = 0;      // index into Program::constants (the general comparison)
+  std::uint32_t aux = 0;           // kFactInConstList: index into EvaluationPlan::sets
+  static constexpr std::size_t kInlineText = 16;
+  union {
+    std::int64_t number;  // kInt constant
+    char text[kInlineText];
+  } inline_value = {0};
+};
+
+// A rule's `when` that is a chain of `&&` over ConjunctTests: EvaluationPlan::conjuncts[first, first + count).
+struct Conjunction {
+  std::uint32_t first = 0;
+  std::uint32_t count = 0;  // 0: none; the general evaluator runs the `when`
+};
+
+// A rule (or an `otherwise`) in one flat table, numbered in the Decision's order. One cache line each: a
+// large rule set is mostly out of cache, and the index picks rules from all over it.
+struct alignas(64) PlannedRule {
   std::uint32_t policy = 0;
   std::uint32_t rule = kOtherwiseRule;
   std::uint32_t group = 0;  // equal for equal (policy name, rule name, effect): only hand-built programs repeat
-  std::string location;     // location_of(rule, policy), formatted once
+  // The rule's own fields that judging it reads, copied so a rule that does not match is judged without
+  // reading its Rule.
+  ExprId when = kNoExpr;
+  ExprId unless = kNoExpr;
+  Conjunction when_tests;
+  std::string location;  // location_of(rule, policy), formatted once
 };
 
 struct PlannedPolicy {
@@ -204,6 +239,7 @@ class EvaluationPlan {
   std::optional<FactSlot> channel_slot;  // transfer.channel
 
   std::vector<PlannedRule> rules;  // by flat id
+  std::vector<ConjunctTest> conjuncts;  // PlannedRule::when_tests, rule after rule
   std::vector<PlannedPolicy> policies;
 
   // Policies without an index key, by channel code (0 none or unknown, 1 upload, 2 import, 3 egress).

@@ -203,6 +203,66 @@ class FastExpressions {
 
   std::uint64_t cost() const { return cost_; }
 
+  // The value run() gives a `when` compiled to ConjunctTests, charging the same units in the same order;
+  // nullopt when run() must answer instead: a test meets an error fact or a fact of another kind than the
+  // fast form handles, or the budget runs out (run() then gives the error in its own words).
+  std::optional<bool> conjunction(const ConjunctTest* tests, std::uint32_t count) const {
+    const std::uint64_t budget = options_.cost_budget;
+    std::uint64_t cost = 0;
+    for (std::uint32_t i = 0; i < count; ++i) {
+      const ConjunctTest& test = tests[i];
+      const Value& fact = facts_.get(test.slot);
+      cost += test.units_before + test.units + operand_cost(fact);
+      if (cost > budget) return std::nullopt;
+      bool holds = false;
+      switch (test.op) {
+        case FastOp::kFactEqualConst:
+          if (fact.is_error()) return std::nullopt;
+          holds = equals(test, fact) != test.negate;
+          break;
+        case FastOp::kFactOrderConst: {
+          if (fact.kind() != test.constant_kind) return std::nullopt;
+          const Value& constant = program_.constants[test.constant];
+          switch (fact.kind()) {
+            case Kind::kInt: {
+              const std::int64_t number = test.inline_value.number;
+              holds = test.fact_left ? ordered(test.builtin, fact.as_int(), number)
+                                     : ordered(test.builtin, number, fact.as_int());
+              break;
+            }
+            case Kind::kUint:
+              holds = test.fact_left ? ordered(test.builtin, fact.as_uint(), constant.as_uint())
+                                     : ordered(test.builtin, constant.as_uint(), fact.as_uint());
+              break;
+            default: {
+              const std::string_view text = fact.as_string();
+              const std::string_view other = test.text_inline
+                                                 ? std::string_view(test.inline_value.text, test.text_length)
+                                                 : std::string_view(constant.as_string());
+              holds = test.fact_left ? ordered(test.builtin, text, other) : ordered(test.builtin, other, text);
+              break;
+            }
+          }
+          break;
+        }
+        case FastOp::kFactInConstList: {
+          const ConstantSet& set = plan_->sets[test.aux];
+          if (fact.kind() == Kind::kString) {
+            holds = set.strings.find(fact.as_string()) != set.strings.end();
+          } else if (fact.kind() == Kind::kInt) {
+            holds = set.ints.find(fact.as_int()) != set.ints.end();
+          } else {
+            return std::nullopt;
+          }
+          break;
+        }
+        default: return std::nullopt;
+      }
+      if (!holds) return false;
+    }
+    return true;
+  }
+
  private:
   const Value& budget_error() {
     if (!state_.budget_error.is_error()) state_.budget_error = Value::error(std::string(kBudgetExceeded));
@@ -225,6 +285,16 @@ class FastExpressions {
     if (&result != &temp) return result;
     out = std::move(temp);
     return out;
+  }
+
+  // CEL equality of a fact with a test's constant: inline for strings and ints, else as operator== has it.
+  bool equals(const ConjunctTest& test, const Value& fact) const {
+    if (test.constant_kind == Kind::kString && test.text_inline && fact.kind() == Kind::kString) {
+      const std::string& text = fact.as_string();
+      return text.size() == test.text_length && std::memcmp(text.data(), test.inline_value.text, text.size()) == 0;
+    }
+    if (test.constant_kind == Kind::kInt && fact.kind() == Kind::kInt) return fact.as_int() == test.inline_value.number;
+    return fact == program_.constants[test.constant];
   }
 
   static Value invalid_program(std::string_view what) { return Value::error("invalid program: " + std::string(what)); }
@@ -1258,21 +1328,30 @@ class Judge {
 
   void judge_rule(std::uint32_t id) {
     const PlannedRule& planned = plan_.rules[id];
-    const Rule& rule = rule_of(program_, planned);
-    if (rule.when != kNoExpr) {
-      Value temp;
-      const Value& when = expressions_.run(rule.when, temp);
-      if (!is_bool(when)) {
-        record_error(planned.policy, &rule.name, condition_error("when", when), &planned.location);
-        return;
+    if (planned.when != kNoExpr) {
+      std::optional<bool> quick;
+      if (planned.when_tests.count != 0) {
+        quick = expressions_.conjunction(&plan_.conjuncts[planned.when_tests.first], planned.when_tests.count);
       }
-      if (!when.as_bool()) return;
+      if (quick.has_value()) {
+        if (!*quick) return;
+      } else {
+        Value temp;
+        const Value& when = expressions_.run(planned.when, temp);
+        if (!is_bool(when)) {
+          record_error(planned.policy, &rule_name(program_, planned), condition_error("when", when),
+                       &planned.location);
+          return;
+        }
+        if (!when.as_bool()) return;
+      }
     }
-    if (rule.unless != kNoExpr) {
+    if (planned.unless != kNoExpr) {
       Value temp;
-      const Value& unless = expressions_.run(rule.unless, temp);
+      const Value& unless = expressions_.run(planned.unless, temp);
       if (!is_bool(unless)) {
-        record_error(planned.policy, &rule.name, condition_error("unless", unless), &planned.location);
+        record_error(planned.policy, &rule_name(program_, planned), condition_error("unless", unless),
+                     &planned.location);
         return;
       }
       if (unless.as_bool()) return;

@@ -757,6 +757,106 @@ Program w2_shaped(std::size_t workspaces, std::size_t destinations) {
   return program;
 }
 
+// A rule whose `when` is a chain of `&&` over tests of a fact against a constant is judged from the plan's
+// compiled conjunction. It must charge what the tree charges, `&&` nodes included, however the chain nests,
+// and hand every case it does not handle (an error fact, a fact of another kind, a budget running out) to
+// the general evaluator.
+TEST(Differential, CompiledConjunctionsChargeTheReferenceCostAtEveryBudget) {
+  ProgramBuilder b;
+  const std::string long_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+  auto test = [&](Builtin builtin, const char* path, ExprId constant) {
+    return b.call(builtin, {b.fact(path), constant});
+  };
+  auto reversed = [&](Builtin builtin, ExprId constant, const char* path) {
+    return b.call(builtin, {constant, b.fact(path)});
+  };
+  auto types = [&](std::initializer_list<const char*> names) {  // a folded constant list, as the compiler makes
+    List items;
+    for (const char* name : names) items.push_back(Value::string(name));
+    return b.constant(Value::list(std::move(items)));
+  };
+  // Fresh nodes for every use: a node shared by two rules is memoised, and then judged as a tree.
+  auto workspace = [&] { return test(Builtin::kEqual, "transfer.workspace", b.string("ws-0042")); };
+  auto small = [&] { return test(Builtin::kLessEqual, "file.size", b.integer(1000)); };
+  std::vector<std::pair<std::string, ExprId>> rules = {
+      {"left_nested", b.and_(b.and_(workspace(), test(Builtin::kIn, "file.type", types({"text/csv", "text/plain"}))),
+                             small())},
+      {"right_nested", b.and_(workspace(), b.and_(test(Builtin::kIn, "file.type", types({"text/csv"})), small()))},
+      {"balanced", b.and_(b.and_(test(Builtin::kNotEqual, "transfer.channel", b.string("egress")),
+                                 reversed(Builtin::kGreater, b.integer(5000), "file.size")),
+                          b.and_(test(Builtin::kEqual, "file.type", b.string(long_type)),
+                                 test(Builtin::kGreaterEqual, "file.size", b.integer(10))))},
+      {"strings_ordered", b.and_(test(Builtin::kLess, "transfer.workspace", b.string("ws-5")),
+                                 reversed(Builtin::kLessEqual, b.string("ws-0000000000000000001"), "transfer.workspace"))},
+      {"unsigned", b.and_(workspace(), test(Builtin::kLess, "file.size", b.constant(Value::unsigned_integer(700))))},
+      {"numbers_in", b.and_(test(Builtin::kIn, "content.nhs_numbers", b.constant(Value::list({Value::integer(1), Value::integer(2)}))),
+                            test(Builtin::kEqual, "file.size", b.constant(Value::floating(100.0))))},
+      {"kinds_differ", b.and_(test(Builtin::kEqual, "file.size", b.string("100")),
+                              test(Builtin::kNotEqual, "transfer.workspace", b.integer(3)))},
+      {"one_test", test(Builtin::kEqual, "destination.name", b.string("partner-1"))},
+      {"no_numbers", b.and_(test(Builtin::kEqual, "content.nhs_numbers", b.integer(0)),
+                            test(Builtin::kGreater, "file.size", b.integer(-1)))},
+  };
+  Policy& policy = b.policy("gate", kChannelAny);
+  for (const auto& [name, condition] : rules)
+    policy.rules.push_back(ProgramBuilder::rule(name, Effect::kEscalate, condition));
+  policy.rules.push_back(ProgramBuilder::rule("not_a_chain", Effect::kDeny, b.or_(workspace(), small())));
+  finalize_program(b.program());
+  // Every `&&` chain above is compiled (so this test is about the compiled form), the `||` is not.
+  std::size_t compiled = 0;
+  for (const PlannedRule& planned : b.program().plan->rules) compiled += planned.when_tests.count != 0 ? 1 : 0;
+  EXPECT_EQ(compiled, rules.size());
+
+  const FactSlot size_slot = FactSchema::standard().find("file.size").value();
+  const FactSlot workspace_slot = FactSchema::standard().find("transfer.workspace").value();
+  std::vector<Facts> cases;
+  for (const char* ws : {"ws-0042", "ws-0000000000000000001", "ws-9"}) {
+    for (std::int64_t size : {0, 10, 100, 999, 1000, 4999, 70000}) {
+      for (const char* type : {"text/csv", "text/plain", "application/pdf"}) {
+        Facts facts;
+        EXPECT_TRUE(facts.set("transfer.workspace", Value::string(ws)).is_ok());
+        EXPECT_TRUE(facts.set("file.size", Value::integer(size)).is_ok());
+        EXPECT_TRUE(facts.set("file.type", Value::string(size == 100 ? long_type : type)).is_ok());
+        EXPECT_TRUE(facts.set("content.nhs_numbers", Value::integer(size % 3)).is_ok());
+        EXPECT_TRUE(facts.set("transfer.channel", Value::string(size == 10 ? "egress" : "upload")).is_ok());
+        cases.push_back(std::move(facts));
+      }
+    }
+  }
+  // Facts the fast forms leave to the general evaluator: an error, and kinds the schema would refuse.
+  Facts error_fact = cases.front();
+  error_fact.set(workspace_slot, Value::error("no workspace"));
+  cases.push_back(std::move(error_fact));
+  Facts unsigned_size = cases.front();
+  unsigned_size.set(size_slot, Value::unsigned_integer(100));
+  cases.push_back(std::move(unsigned_size));
+  Facts text_size = cases.front();
+  text_size.set(size_slot, Value::string("100"));
+  cases.push_back(std::move(text_size));
+  Facts error_count = cases[6];  // ws-0042, 100 bytes: the error is not absorbed by a false `file.size == 100.0`
+  error_count.set(FactSchema::standard().find("content.nhs_numbers").value(), Value::error("not counted"));
+  cases.push_back(std::move(error_count));
+  Facts double_type = cases.front();
+  double_type.set(FactSchema::standard().find("file.type").value(), Value::floating(1.5));
+  cases.push_back(std::move(double_type));
+  Facts list_workspace = cases.front();
+  list_workspace.set(workspace_slot, Value::list({Value::string("ws-0042")}));
+  cases.push_back(std::move(list_workspace));
+  cases.emplace_back();  // nothing set
+
+  EvaluationScratch scratch;
+  for (std::size_t c = 0; c < cases.size(); ++c) {
+    for (std::uint64_t budget = 1; budget <= 40; ++budget) {
+      EvaluationOptions options;
+      options.cost_budget = budget;
+      expect_same(b.program(), cases[c], options, scratch,
+                  "case " + std::to_string(c) + " budget " + std::to_string(budget));
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+    expect_same(b.program(), cases[c], EvaluationOptions{}, scratch, "case " + std::to_string(c));
+  }
+}
+
 TEST(Differential, W2ShapedRuleSetsAgreeWithTheReference) {
   Generator generator(4242);
   EvaluationScratch scratch;
