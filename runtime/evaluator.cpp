@@ -1255,12 +1255,18 @@ class Judge {
  private:
   // See evaluation_plan.cpp: the index may skip rules only when the conjuncts before any key cannot
   // run out of the cost budget.
+  // The facts' walk_bound() answers without reading the guard facts (a transfer's facts are rarely in
+  // cache); only when it is too high are the guard facts themselves read.
   bool index_is_exact(const EvaluationOptions& options) const {
+    auto within = [&](std::uint64_t largest) {
+      const long double bound = static_cast<long double>(plan_.guard_static) +
+                                static_cast<long double>(plan_.guard_fact_count) * static_cast<long double>(largest);
+      return bound <= static_cast<long double>(options.cost_budget);
+    };
+    if (within(facts_.walk_bound())) return true;
     std::uint64_t largest = 0;
     for (FactSlot slot : plan_.guard_slots) largest = std::max(largest, operand_cost(facts_.get(slot)));
-    const long double bound = static_cast<long double>(plan_.guard_static) +
-                              static_cast<long double>(plan_.guard_fact_count) * static_cast<long double>(largest);
-    return bound <= static_cast<long double>(options.cost_budget);
+    return within(largest);
   }
 
   std::uint8_t channel_code() const {

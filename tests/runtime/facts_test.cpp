@@ -325,5 +325,21 @@ TEST(Facts, RoundTripThroughJson) {
   }
 }
 
+TEST(Facts, WalkBoundCoversTheLargestValueEverSet) {
+  Facts facts;
+  EXPECT_EQ(facts.walk_bound(), 0u);  // defaults: empty strings and lists
+  ASSERT_TRUE(facts.set("file.size", Value::integer(std::int64_t{1} << 40)).is_ok());
+  EXPECT_EQ(facts.walk_bound(), 0u);  // numbers are not walked
+  ASSERT_TRUE(facts.set("file.name", Value::string(std::string(640, 'a'))).is_ok());
+  EXPECT_EQ(facts.walk_bound(), 10u);  // 640 bytes / 64
+  List entries(25, Value::string("a.csv"));
+  ASSERT_TRUE(facts.set("archive.entry_names", Value::list(std::move(entries))).is_ok());
+  EXPECT_EQ(facts.walk_bound(), 25u);
+  ASSERT_TRUE(facts.set("archive.entry_names", Value::list({})).is_ok());
+  EXPECT_EQ(facts.walk_bound(), 25u);  // an upper bound: replacing a value does not lower it
+  Facts copy = facts;
+  EXPECT_EQ(copy.walk_bound(), 25u);
+}
+
 }  // namespace
 }  // namespace airlock::runtime

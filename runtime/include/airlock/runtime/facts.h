@@ -57,6 +57,9 @@ class Facts {
 
   const Value& get(FactSlot slot) const { return values_[slot]; }
   bool is_set(FactSlot slot) const { return set_[slot] != 0; }
+  // At least the cost units a builtin charges for walking any one value set here (a list's or map's size,
+  // a string's bytes / 64), so the evaluator can bound a rule's cost without reading every fact.
+  std::uint64_t walk_bound() const { return walk_bound_; }
 
   // Parses a JSON object shaped like the schema ({"file": {"size": 10}, "now": "2026-..."}).
   // Errors name the JSON path of the offending field: "facts: $.file.size: expected int, got string".
@@ -71,6 +74,7 @@ class Facts {
   const FactSchema* schema_;
   std::vector<Value> values_;
   std::vector<std::uint8_t> set_;
+  std::uint64_t walk_bound_ = 0;
 };
 
 }  // namespace airlock::runtime
