@@ -927,8 +927,12 @@ class PlanBuilder {
       std::uint32_t group = id;
       if (id > 0 && !order(entries[id - 1], e)) group = plan.rules.back().group;
       const Rule& rule = rule_of(e);
-      PlannedRule planned_rule{.policy = e.policy, .rule = e.rule, .group = group, .when = rule.when,
-                               .unless = rule.unless, .location = location_of(rule, policy)};
+      PlannedRule planned_rule{.policy = e.policy,
+                               .rule = e.rule,
+                               .group = group,
+                               .when = rule.when,
+                               .unless = rule.unless,
+                               .location = location_of(rule, policy)};
       plan_conjunction(rule.when, planned_rule.when_tests);
       plan.rules.push_back(std::move(planned_rule));
       PlannedPolicy& planned = plan.policies[e.policy];

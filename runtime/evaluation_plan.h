@@ -171,11 +171,11 @@ struct KeyIndex {
 // short run of memory, not from its nodes, their fast forms and constants spread over the program.
 struct ConjunctTest {
   FastOp op = FastOp::kGeneric;
-  bool negate = false;     // kFactEqualConst: !=
-  bool fact_left = true;   // kFactOrderConst: the fact is the left operand
-  Builtin builtin = Builtin::kNone;      // kFactOrderConst: <, <=, >, >=
-  Kind constant_kind = Kind::kNull;      // kFactEqualConst, kFactOrderConst
-  std::uint8_t text_length = 0;          // kString constants of up to kInlineText bytes: text[0, text_length)
+  bool negate = false;               // kFactEqualConst: !=
+  bool fact_left = true;             // kFactOrderConst: the fact is the left operand
+  Builtin builtin = Builtin::kNone;  // kFactOrderConst: <, <=, >, >=
+  Kind constant_kind = Kind::kNull;  // kFactEqualConst, kFactOrderConst
+  std::uint8_t text_length = 0;      // kString constants of up to kInlineText bytes: text[0, text_length)
   bool text_inline = false;
   FactSlot slot = 0;
   std::uint32_t units_before = 0;  // units of the `&&` nodes the general evaluator charges before this test
@@ -238,7 +238,7 @@ class EvaluationPlan {
 
   std::optional<FactSlot> channel_slot;  // transfer.channel
 
-  std::vector<PlannedRule> rules;  // by flat id
+  std::vector<PlannedRule> rules;       // by flat id
   std::vector<ConjunctTest> conjuncts;  // PlannedRule::when_tests, rule after rule
   std::vector<PlannedPolicy> policies;
 

@@ -1332,36 +1332,28 @@ class Judge {
     state_.errors.push_back(ErrorRecord{policy, rule, std::move(message), location});
   }
 
+  // The value of a rule's `when` or `unless`; nullopt, with the error recorded, when it is not a bool.
+  std::optional<bool> condition(const PlannedRule& planned, ExprId id, std::string_view clause) {
+    Value temp;
+    const Value& value = expressions_.run(id, temp);
+    if (!is_bool(value)) {
+      record_error(planned.policy, &rule_name(program_, planned), condition_error(clause, value), &planned.location);
+      return std::nullopt;
+    }
+    return value.as_bool();
+  }
+
   void judge_rule(std::uint32_t id) {
     const PlannedRule& planned = plan_.rules[id];
     if (planned.when != kNoExpr) {
-      std::optional<bool> quick;
+      std::optional<bool> when;
       if (planned.when_tests.count != 0) {
-        quick = expressions_.conjunction(&plan_.conjuncts[planned.when_tests.first], planned.when_tests.count);
+        when = expressions_.conjunction(&plan_.conjuncts[planned.when_tests.first], planned.when_tests.count);
       }
-      if (quick.has_value()) {
-        if (!*quick) return;
-      } else {
-        Value temp;
-        const Value& when = expressions_.run(planned.when, temp);
-        if (!is_bool(when)) {
-          record_error(planned.policy, &rule_name(program_, planned), condition_error("when", when),
-                       &planned.location);
-          return;
-        }
-        if (!when.as_bool()) return;
-      }
+      if (!when.has_value()) when = condition(planned, planned.when, "when");
+      if (!when.value_or(false)) return;
     }
-    if (planned.unless != kNoExpr) {
-      Value temp;
-      const Value& unless = expressions_.run(planned.unless, temp);
-      if (!is_bool(unless)) {
-        record_error(planned.policy, &rule_name(program_, planned), condition_error("unless", unless),
-                     &planned.location);
-        return;
-      }
-      if (unless.as_bool()) return;
-    }
+    if (planned.unless != kNoExpr && condition(planned, planned.unless, "unless").value_or(true)) return;
     state_.matched_epoch[planned.policy] = state_.epoch;
     apply(id);
   }
