@@ -26,7 +26,7 @@ PEER_WORKLOADS=--workloads=W2-10,W2-100,W2-1000,W2-10000,W3
 "$BUILD/bench/airlock_bench" "$PEER_WORKLOADS" --write-workloads "$OUT/workloads"
 
 echo "== Airlock"
-"$BUILD/bench/airlock_bench" "$PEER_WORKLOADS" --benchmark_filter='^evaluate/(W2-[0-9]+|W3)/real_time/threads:1$' \
+"$BUILD/bench/airlock_bench" "$PEER_WORKLOADS" --benchmark_filter='^(evaluate|outcome)/(W2-[0-9]+|W3)/real_time/threads:1$' \
   --benchmark_out="$OUT/airlock.json" --benchmark_out_format=json ${BENCH_ARGS:-}
 
 echo "== Peers"
