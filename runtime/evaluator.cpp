@@ -1254,9 +1254,8 @@ class Judge {
 
  private:
   // See evaluation_plan.cpp: the index may skip rules only when the conjuncts before any key cannot
-  // run out of the cost budget.
-  // The facts' walk_bound() answers without reading the guard facts (a transfer's facts are rarely in
-  // cache); only when it is too high are the guard facts themselves read.
+  // run out of the cost budget. The facts' walk_bound() answers without reading the guard facts (a
+  // transfer's facts are rarely in cache); only when it is too high are the guard facts themselves read.
   bool index_is_exact(const EvaluationOptions& options) const {
     auto within = [&](std::uint64_t largest) {
       const long double bound = static_cast<long double>(plan_.guard_static) +
