@@ -15,6 +15,7 @@
 #include "airlock/runtime/evaluator.h"
 #include "airlock/runtime/program.h"
 #include "glob.h"
+#include "internal/operand_cost.h"
 #include "regex_dfa.h"
 
 namespace airlock::runtime {
@@ -208,6 +209,7 @@ struct alignas(64) PlannedRule {
   Conjunction when_tests;
   std::string location;  // location_of(rule, policy), formatted once
 };
+static_assert(sizeof(PlannedRule) == 64, "a PlannedRule is meant to fill exactly one cache line");
 
 struct PlannedPolicy {
   std::vector<std::uint32_t> unkeyed_rules;  // flat ids of rules evaluated whenever the policy applies
@@ -263,16 +265,5 @@ Value evaluate_constant_expression(const Program& program, ExprId id, std::uint6
 
 // Builds a plan for `program` (what finalize_program() stores).
 std::shared_ptr<const EvaluationPlan> build_evaluation_plan(const Program& program);
-
-// The cost units a builtin charges for walking an operand (the reference's accounting).
-inline std::uint64_t operand_cost(const Value& value) {
-  switch (value.kind()) {
-    case Kind::kList: return value.as_list().size();
-    case Kind::kMap: return value.as_map().size();
-    case Kind::kString:
-    case Kind::kBytes: return value.as_string().size() / 64;
-    default: return 0;
-  }
-}
 
 }  // namespace airlock::runtime

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "airlock/runtime/format.h"
+#include "internal/operand_cost.h"
 
 namespace airlock::runtime {
 namespace {
@@ -503,15 +504,7 @@ void Facts::set(FactSlot slot, Value value) {
   if (schema_->field(slot).type.tag() == Type::Tag::kDouble && value.kind() == Kind::kInt) {
     value = Value::floating(static_cast<double>(value.as_int()));
   }
-  std::uint64_t walk = 0;
-  switch (value.kind()) {
-    case Kind::kList: walk = value.as_list().size(); break;
-    case Kind::kMap: walk = value.as_map().size(); break;
-    case Kind::kString:
-    case Kind::kBytes: walk = value.as_string().size() / 64; break;
-    default: break;
-  }
-  walk_bound_ = std::max(walk_bound_, walk);  // a bound, so an overwritten value may leave it high
+  walk_bound_ = std::max(walk_bound_, operand_cost(value));  // a bound: an overwritten value may leave it high
   values_[slot] = std::move(value);
   set_[slot] = 1;
 }
