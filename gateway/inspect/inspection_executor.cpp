@@ -17,13 +17,22 @@ namespace {
 constexpr std::size_t kMaxBatchesPerFeed = 4;
 }  // namespace
 
+// Bytes waiting for the pipeline: the first `size` bytes of `bytes`. A buffer handed over by
+// InspectionFeed::hand_over() is usually larger than what it holds, and is reused at its full size.
+struct QueuedBatch {
+  std::vector<char> bytes;
+  std::size_t size = 0;
+};
+
 struct InspectionFeed::State {
   InspectionPipeline* pipeline = nullptr;
   std::shared_ptr<InspectionExecutor::Shared> shared;
-  std::vector<char> pending;  // the batch being filled; touched by the caller only
+  std::vector<char> pending;  // the batch update() is filling; touched by the caller only
   // Guarded by Shared::mutex.
-  std::deque<std::vector<char>> queue;
-  std::vector<std::vector<char>> spare;  // one processed batch, kept for reuse
+  std::deque<QueuedBatch> queue;
+  // One processed buffer, kept for reuse (not cleared: a buffer handed back by hand_over() keeps its size,
+  // so it is not filled with zeros again).
+  std::vector<std::vector<char>> spare;
   bool scheduled = false;                // in the ready list or being processed by a worker
   Status error = Status::ok();
   std::condition_variable progress;  // a batch was processed
@@ -66,16 +75,15 @@ struct InspectionExecutor::Shared {
       std::shared_ptr<InspectionFeed::State> feed = std::move(ready.front());
       ready.pop_front();
       while (!feed->queue.empty()) {
-        std::vector<char> batch = std::move(feed->queue.front());
+        QueuedBatch batch = std::move(feed->queue.front());
         feed->queue.pop_front();
         bool failed = !feed->error;
         lock.unlock();
-        Status status = failed ? Status::ok() : feed->pipeline->update(batch);
+        Status status = failed ? Status::ok() : feed->pipeline->update({batch.bytes.data(), batch.size});
         lock.lock();
-        queued_bytes -= batch.size();
+        queued_bytes -= batch.size;
         if (!status && feed->error) feed->error = std::move(status);
-        batch.clear();
-        if (feed->spare.empty()) feed->spare.push_back(std::move(batch));
+        if (feed->spare.empty()) feed->spare.push_back(std::move(batch.bytes));
         feed->progress.notify_all();
       }
       feed->scheduled = false;
@@ -145,21 +153,20 @@ InspectionFeed::InspectionFeed(InspectionExecutor& executor, InspectionPipeline&
 
 InspectionFeed::~InspectionFeed() { (void)drain(); }
 
-// Hands the caller's pending batch to a worker, or inspects it here when no worker may take it.
-Status InspectionFeed::submit(const std::shared_ptr<State>& feed) {
+// Hands the first `size` bytes of `bytes` to a worker, and `bytes` becomes a spare buffer (or an empty one);
+// or inspects them here when no worker may take them, and `bytes` stays as it is.
+Status InspectionFeed::submit(const std::shared_ptr<State>& feed, std::vector<char>& bytes, std::size_t size) {
   InspectionExecutor::Shared& shared = *feed->shared;
-  std::vector<char>& pending = feed->pending;
-  if (pending.empty()) return Status::ok();
+  if (size == 0) return Status::ok();
   std::unique_lock lock(shared.mutex);
   if (!feed->error) return feed->error;
-  bool over_budget = shared.queued_bytes + pending.size() > shared.options.max_queued_bytes;
+  bool over_budget = shared.queued_bytes + size > shared.options.max_queued_bytes;
   if (shared.workers.empty() || over_budget) {
     // In order: whatever the worker holds goes first, then these bytes on this thread.
     feed->progress.wait(lock, [&] { return !feed->scheduled; });
     if (!feed->error) return feed->error;
     lock.unlock();
-    Status status = feed->pipeline->update(pending);
-    pending.clear();
+    Status status = feed->pipeline->update({bytes.data(), size});
     if (!status) {
       lock.lock();
       feed->error = status;
@@ -167,13 +174,13 @@ Status InspectionFeed::submit(const std::shared_ptr<State>& feed) {
     return status;
   }
   feed->progress.wait(lock, [&] { return feed->queue.size() < kMaxBatchesPerFeed; });
-  shared.queued_bytes += pending.size();
-  feed->queue.push_back(std::move(pending));
+  shared.queued_bytes += size;
+  feed->queue.push_back(QueuedBatch{std::move(bytes), size});
   if (!feed->spare.empty()) {
-    pending = std::move(feed->spare.back());
+    bytes = std::move(feed->spare.back());
     feed->spare.pop_back();
   } else {
-    pending = {};
+    bytes = {};
   }
   if (!feed->scheduled) {
     feed->scheduled = true;
@@ -201,15 +208,38 @@ Status InspectionFeed::update(std::span<const char> bytes) {
     pending.insert(pending.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(take));
     bytes = bytes.subspan(take);
     if (pending.size() >= batch) {
-      if (Status status = submit(state_); !status) return status;
+      Status status = submit(state_, pending, pending.size());
+      pending.clear();
+      if (!status) return status;
     }
   }
   std::lock_guard lock(state_->shared->mutex);
   return state_->error;
 }
 
+Status InspectionFeed::hand_over(std::vector<char>& buffer, std::size_t size) {
+  size = std::min(size, buffer.size());
+  // Without workers update() does not copy either; a small piece is cheaper copied than queued alone.
+  if (state_->shared->workers.empty() || size < state_->shared->options.batch_bytes / 4) {
+    return update({buffer.data(), size});
+  }
+  std::vector<char>& pending = state_->pending;
+  if (!pending.empty()) {
+    Status status = submit(state_, pending, pending.size());
+    pending.clear();
+    if (!status) return status;
+  }
+  const std::size_t capacity = buffer.size();
+  Status status = submit(state_, buffer, size);
+  if (buffer.size() < capacity) buffer.resize(capacity);
+  if (!status) return status;
+  std::lock_guard lock(state_->shared->mutex);
+  return state_->error;
+}
+
 Status InspectionFeed::drain() {
-  Status submitted = submit(state_);
+  Status submitted = submit(state_, state_->pending, state_->pending.size());
+  state_->pending.clear();
   std::unique_lock lock(state_->shared->mutex);
   state_->progress.wait(lock, [&] { return !state_->scheduled; });
   if (!state_->error) return state_->error;

@@ -385,9 +385,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   // Hands the bytes in chunk_ to the upload; false when the upload stopped (the response is on its way).
+  // The inspectors take chunk_ itself and leave another buffer of the same size in its place.
   bool write_pending() {
     std::size_t n = std::exchange(pending_, 0);
-    if (std::optional<Response> stop = upload_->write({chunk_.data(), n})) {
+    if (std::optional<Response> stop = upload_->write(chunk_, n)) {
       upload_.reset();
       stop_watchdog();
       send(std::move(*stop), true);

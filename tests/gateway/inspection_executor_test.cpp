@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -209,6 +210,83 @@ TEST(InspectionExecutor, APipelineErrorReachesTheCallerAndSticks) {
   EXPECT_NE(drained.message().find("2000"), std::string::npos) << drained.message();
   EXPECT_FALSE(feed.update({data.data(), 10}).is_ok());
   EXPECT_LE(pipeline.bytes_received(), 2000u);
+}
+
+// As a server reads a body: into one buffer of `buffer_bytes`, handed over whole each time it fills (and
+// whatever is left at the end); every `copy_every`-th piece goes through update() instead. Each buffer that
+// comes back is overwritten at once, as the next socket read would, so a hand-over that kept reading the
+// caller's buffer would see garbage.
+InspectionReport handed_over(InspectionExecutor& executor, const std::string& data, std::size_t buffer_bytes,
+                             std::size_t copy_every = 0) {
+  InspectionPipeline pipeline(csv_options(data.size()));
+  {
+    InspectionFeed feed(executor, pipeline);
+    std::vector<char> buffer(buffer_bytes);
+    std::size_t piece = 0;
+    for (std::size_t at = 0; at < data.size(); at += buffer_bytes, ++piece) {
+      const std::size_t size = std::min(buffer_bytes, data.size() - at);
+      if (copy_every != 0 && piece % copy_every == copy_every - 1) {
+        EXPECT_TRUE(feed.update({data.data() + at, size}).is_ok());
+        continue;
+      }
+      std::copy_n(data.data() + at, size, buffer.data());
+      EXPECT_TRUE(feed.hand_over(buffer, size).is_ok());
+      EXPECT_GE(buffer.size(), buffer_bytes);
+      std::fill(buffer.begin(), buffer.end(), '#');
+    }
+    EXPECT_TRUE(feed.drain().is_ok());
+    EXPECT_EQ(pipeline.bytes_received(), data.size());
+  }
+  EXPECT_TRUE(pipeline.finish("/nonexistent").is_ok());
+  return pipeline.report();
+}
+
+TEST(InspectionExecutor, HandedOverBuffersReachThePipelineInOrderWithCopiedBytes) {
+  std::string data = sample_csv(30000);
+  InspectionReport want = direct(data, 65536);
+  ASSERT_GT(want.identifiers.nhs_numbers, 0);
+  InspectionExecutor executor({.threads = 2, .max_queued_bytes = 8u << 20, .batch_bytes = 16384});
+  expect_same(handed_over(executor, data, 16384), want);
+  // Pieces given by update() between hand-overs keep their place in the stream.
+  expect_same(handed_over(executor, data, 16384, /*copy_every=*/3), want);
+  // Pieces under a quarter of a batch are copied, as update() does.
+  expect_same(handed_over(executor, data, 1000), want);
+  // Over the byte budget the caller inspects its own buffer.
+  InspectionExecutor tight({.threads = 1, .max_queued_bytes = 100, .batch_bytes = 16384});
+  expect_same(handed_over(tight, data, 16384, /*copy_every=*/2), want);
+  InspectionExecutor inline_only({.threads = 0});
+  expect_same(handed_over(inline_only, data, 16384), want);
+  EXPECT_EQ(executor.queued_bytes(), 0u);
+}
+
+TEST(InspectionExecutor, AHandOverTakesTheBufferItselfAndGivesAnotherBack) {
+  const std::string data = sample_csv(2000);
+  InspectionPipeline pipeline(csv_options(data.size()));
+  InspectionExecutor executor({.threads = 1, .max_queued_bytes = 8u << 20, .batch_bytes = 4096});
+  InspectionFeed feed(executor, pipeline);
+  std::vector<char> buffer(data.begin(), data.begin() + 8192);
+  const char* given = buffer.data();
+  ASSERT_TRUE(feed.hand_over(buffer, buffer.size()).is_ok());
+  EXPECT_NE(buffer.data(), given);  // the feed holds the first buffer: no copy was made
+  EXPECT_GE(buffer.size(), 8192u);
+  ASSERT_TRUE(feed.drain().is_ok());
+  EXPECT_EQ(pipeline.bytes_received(), 8192u);
+  // Once the worker is done with it, the first buffer is the one handed back next.
+  std::copy_n(data.data() + 8192, 8192, buffer.data());
+  ASSERT_TRUE(feed.hand_over(buffer, 8192).is_ok());
+  EXPECT_EQ(buffer.data(), given);
+  ASSERT_TRUE(feed.drain().is_ok());
+  EXPECT_EQ(pipeline.bytes_received(), 16384u);
+
+  // Without workers the pipeline reads the caller's buffer where it is, and the caller keeps it.
+  InspectionExecutor inline_only({.threads = 0});
+  InspectionPipeline direct_pipeline(csv_options(data.size()));
+  InspectionFeed direct_feed(inline_only, direct_pipeline);
+  std::vector<char> own(data.begin(), data.end());
+  const char* kept = own.data();
+  ASSERT_TRUE(direct_feed.hand_over(own, own.size()).is_ok());
+  EXPECT_EQ(own.data(), kept);
+  EXPECT_EQ(direct_pipeline.bytes_received(), data.size());
 }
 
 }  // namespace

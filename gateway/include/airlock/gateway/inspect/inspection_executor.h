@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "airlock/gateway/inspect/pipeline.h"
 #include "airlock/runtime/result.h"
@@ -59,12 +60,17 @@ class InspectionFeed {
   // Queues the bytes (copied) for the pipeline. An error here is the pipeline's error on earlier bytes, or
   // on these when they were inspected at once; after an error every call returns it.
   runtime::Status update(std::span<const char> bytes);
+  // update() without the copy, for a caller that reads into a buffer of its own and then lets it go: the
+  // first `size` bytes of `buffer` go to the pipeline as they are, and `buffer` comes back as another
+  // buffer at least as large (one the pipeline is done with, or a new one) whose contents are unspecified.
+  // Bytes given to update() before go first. A small `size` is copied, as update() would.
+  runtime::Status hand_over(std::vector<char>& buffer, std::size_t size);
   // Waits until the pipeline has seen every byte given so far; returns its first error, if any.
   runtime::Status drain();
 
  private:
   struct State;
-  static runtime::Status submit(const std::shared_ptr<State>& feed);
+  static runtime::Status submit(const std::shared_ptr<State>& feed, std::vector<char>& bytes, std::size_t size);
   friend struct InspectionExecutor::Shared;
   std::shared_ptr<State> state_;
 };
