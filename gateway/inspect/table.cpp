@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <utility>
@@ -97,105 +98,10 @@ CellBytes cell_bytes(std::string_view value) {
   return {any, (all & kCellDigit) != 0};
 }
 
-// Bit masks of one chunk, 64 bytes at a time (SSE2 where available): the bytes that end an unquoted run (the
-// delimiter, a quote, CR and LF), and the digits and '@' that classify() needs. Fields are then
-// found and classified a few instructions each, rather than a few per byte.
-class ChunkMasks {
- public:
-  ChunkMasks(std::span<const char> data, char delimiter)
-      : begin_(data.data()), size_(data.size()), delimiter_(delimiter) {
-    if (size_ > 0) load(0);
-  }
-
-  // The first special byte at or after `p`, or the end of the chunk.
-  const char* next(const char* p) {
-    auto at = static_cast<std::size_t>(p - begin_);
-    while (at < size_) {
-      if (in_block(at)) {
-        const std::uint64_t mask = special_ >> (at - block_);
-        if (mask != 0) return begin_ + at + static_cast<std::size_t>(__builtin_ctzll(mask));
-        at = block_ + 64;
-        continue;
-      }
-      load(at);
-    }
-    return begin_ + size_;
-  }
-
-  // The unquoted run starting at `p`, for the cell loop: its end (the special byte that ends it, or the end of
-  // the chunk) and, when it lies in one block, the masks of its digits and '@' (bit 0 = the byte at `p`).
-  struct Run {
-    const char* end;
-    bool in_block;
-    std::uint64_t digit;
-    std::uint64_t at_sign;
-  };
-  Run run(const char* p) {
-    const auto at = static_cast<std::size_t>(p - begin_);
-    if (at - block_ >= 64) load(at);  // block_ <= at: runs move forward through the chunk
-    const auto shift = static_cast<unsigned>(at - block_);
-    const std::uint64_t special = special_ >> shift;
-    if (special == 0) return {next(p), false, 0, 0};
-    const auto length = static_cast<unsigned>(__builtin_ctzll(special));
-    const std::uint64_t ones = (std::uint64_t{1} << length) - 1;  // length < 64
-    return {p + length, true, (digit_ >> shift) & ones, (at_sign_ >> shift) & ones};
-  }
-
- private:
-  bool in_block(std::size_t at) const { return at >= block_ && at - block_ < 64; }
-
-  void load(std::size_t at) {
-    block_ = at;
-    const char* p = begin_ + at;
-    const std::size_t n = std::min<std::size_t>(64, size_ - at);
-    std::uint64_t special = 0;
-    std::uint64_t digit = 0;
-    std::uint64_t at_sign = 0;
-    std::size_t i = 0;
-#if defined(__SSE2__)
-    const __m128i delimiter = _mm_set1_epi8(delimiter_);
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i line_feed = _mm_set1_epi8('\n');
-    const __m128i carriage_return = _mm_set1_epi8('\r');
-    auto bits = [](__m128i m) { return static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(m))); };
-    const __m128i below_zero = _mm_set1_epi8('0' - 1);
-    const __m128i above_nine = _mm_set1_epi8('9' + 1);
-    const __m128i at_byte = _mm_set1_epi8('@');
-    for (; i + 16 <= n; i += 16) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-      const __m128i hits = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, delimiter), _mm_cmpeq_epi8(v, quote)),
-                                        _mm_or_si128(_mm_cmpeq_epi8(v, line_feed), _mm_cmpeq_epi8(v, carriage_return)));
-      special |= bits(hits) << i;
-      digit |= bits(_mm_and_si128(_mm_cmpgt_epi8(v, below_zero), _mm_cmplt_epi8(v, above_nine))) << i;
-      at_sign |= bits(_mm_cmpeq_epi8(v, at_byte)) << i;
-    }
-#endif
-    for (; i < n; ++i) {
-      const char c = p[i];
-      const std::uint64_t bit = std::uint64_t{1} << i;
-      if (c == delimiter_ || c == '"' || c == '\n' || c == '\r') special |= bit;
-      const std::uint8_t cls = kCellClasses[static_cast<unsigned char>(c)];
-      if ((cls & kCellDigit) != 0) digit |= bit;
-      if ((cls & kCellAt) != 0) at_sign |= bit;
-    }
-    special_ = special;
-    digit_ = digit;
-    at_sign_ = at_sign;
-  }
-
-  const char* begin_;
-  std::size_t size_;
-  char delimiter_;
-  std::size_t block_ = SIZE_MAX;  // offset of the block the masks describe
-  std::uint64_t special_ = 0;
-  std::uint64_t digit_ = 0;
-  std::uint64_t at_sign_ = 0;
-};
-
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
 // Every postcode ends in its inward code: a digit and two capitals. `value` has at least 3 bytes.
-bool ends_in_inward_code(std::string_view value) {
+[[gnu::always_inline]] inline bool ends_in_inward_code(std::string_view value) {
   const std::size_t n = value.size();
   return is_upper(value[n - 1]) && is_upper(value[n - 2]) && is_digit(value[n - 3]);
 }
@@ -206,7 +112,127 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// The value of 1 to 18 digits; the bytes from `readable_from` to the digits' end may be read. Counts are mostly
+// a few digits: with 8 bytes to read before their end, up to 8 digits are combined in one word, in pairs, then
+// fours, then eight (the bytes before the number become leading zeros).
+[[gnu::always_inline]] inline std::int64_t parse_digits(std::string_view digits, const char* readable_from) {
+  const std::size_t size = digits.size();
+  const char* const digits_end = digits.data() + size;
+  if constexpr (std::endian::native == std::endian::little) {
+    if (size <= 8 && digits_end - readable_from >= 8) {
+      std::uint64_t word;
+      std::memcpy(&word, digits_end - 8, 8);
+      const std::uint64_t keep = ~std::uint64_t{0} << (8 * (8 - size));
+      word = (word & keep) - (0x3030303030303030 & keep);
+      word = word * 10 + (word >> 8);
+      constexpr std::uint64_t kPairs = 0x000000FF000000FF;
+      word = ((word & kPairs) * (100 + (std::uint64_t{1000000} << 32)) +
+              ((word >> 16) & kPairs) * (1 + (std::uint64_t{10000} << 32))) >>
+             32;
+      return static_cast<std::int64_t>(static_cast<std::uint32_t>(word));
+    }
+  }
+  std::int64_t number = 0;  // at most 18 digits: fits
+  for (char c : digits) number = number * 10 + (c - '0');
+  return number;
+}
+
 }  // namespace
+
+// The masks of one 64-byte block: bit i describes the block's byte i.
+struct TableInspector::BlockMasks {
+  std::uint64_t special = 0;  // the bytes that end an unquoted run: the delimiter, a quote, CR and LF
+  std::uint64_t digit = 0;
+  // Blanks and '@': a cell without them needs neither trimming nor the '@' of CellBytes, so it is classified
+  // from the masks alone; the others byte by byte.
+  std::uint64_t rare = 0;
+};
+
+// Bit masks of one chunk, 64 bytes at a time (SSE2 where available), in blocks at multiples of 64 from the
+// chunk's start. Fields are then found and classified a few instructions each, rather than a few per byte.
+// The masks of the last block used are kept: the general loop and scan_rows() take turns within a block.
+class TableInspector::ChunkMasks {
+ public:
+  ChunkMasks(std::span<const char> data, char delimiter)
+      : begin_(data.data()), size_(data.size()), delimiter_(delimiter) {}
+
+  const char* begin() const { return begin_; }
+  std::size_t size() const { return size_; }
+
+  // The block at `offset`, a multiple of 64 below size(). Bits past the chunk's end are clear.
+  const BlockMasks& block(std::size_t offset) {
+    if (offset != block_) load(offset);
+    return masks_;
+  }
+
+  // The first special byte at or after `p`, or the end of the chunk.
+  const char* next(const char* p) {
+    auto at = static_cast<std::size_t>(p - begin_);
+    while (at < size_) {
+      const std::size_t offset = at & ~std::size_t{63};
+      const std::uint64_t special = block(offset).special >> (at - offset);
+      if (special != 0) return begin_ + at + static_cast<std::size_t>(__builtin_ctzll(special));
+      at = offset + 64;
+    }
+    return begin_ + size_;
+  }
+
+ private:
+  void load(std::size_t offset) {
+    block_ = offset;
+    const std::size_t n = std::min<std::size_t>(64, size_ - offset);
+    const char* p = begin_ + offset;
+    alignas(16) char tail[64];
+    if (n < 64) {  // the chunk's last bytes, padded so that the block is read whole
+      std::memset(tail, 0, sizeof tail);
+      std::memcpy(tail, p, n);
+      p = tail;
+    }
+    std::uint64_t special = 0;
+    std::uint64_t digit = 0;
+    std::uint64_t rare = 0;
+#if defined(__SSE2__)
+    const __m128i delimiter = _mm_set1_epi8(delimiter_);
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i line_feed = _mm_set1_epi8('\n');
+    const __m128i carriage_return = _mm_set1_epi8('\r');
+    // c is a digit when c - '0' < 10 unsigned, that is when (c - '0') ^ 0x80 = c + 0x50 is below -118 signed.
+    const __m128i digit_bias = _mm_set1_epi8(0x50);
+    const __m128i digit_limit = _mm_set1_epi8(static_cast<char>(0x80 + 10));
+    const __m128i at_byte = _mm_set1_epi8('@');
+    const __m128i space = _mm_set1_epi8(' ');
+    const __m128i tab = _mm_set1_epi8('\t');
+    auto bits = [](__m128i m) { return static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(m))); };
+    for (unsigned i = 0; i < 64; i += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+      const __m128i hits = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, delimiter), _mm_cmpeq_epi8(v, quote)),
+                                        _mm_or_si128(_mm_cmpeq_epi8(v, line_feed), _mm_cmpeq_epi8(v, carriage_return)));
+      special |= bits(hits) << i;
+      digit |= bits(_mm_cmplt_epi8(_mm_add_epi8(v, digit_bias), digit_limit)) << i;
+      const __m128i blank = _mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_cmpeq_epi8(v, tab));
+      rare |= bits(_mm_or_si128(blank, _mm_cmpeq_epi8(v, at_byte))) << i;
+    }
+#else
+    for (unsigned i = 0; i < 64; ++i) {
+      const char c = p[i];
+      const std::uint64_t bit = std::uint64_t{1} << i;
+      if (c == delimiter_ || c == '"' || c == '\n' || c == '\r') special |= bit;
+      const std::uint8_t cls = kCellClasses[static_cast<unsigned char>(c)];
+      if ((cls & kCellDigit) != 0) digit |= bit;
+      if ((cls & kCellAt) != 0 || is_blank(c)) rare |= bit;
+    }
+#endif
+    // The padding's bytes are no field's: a zero byte is special when it is the delimiter.
+    if (n < 64) special &= (std::uint64_t{1} << n) - 1;
+    masks_ = {special, digit, rare};
+  }
+
+  const char* begin_;
+  std::size_t size_;
+  char delimiter_;
+  std::size_t block_ = SIZE_MAX;  // offset of the block masks_ describe
+  BlockMasks masks_;
+};
 
 bool is_identifier_column_name(std::string_view name) {
   const std::string n = normalise(name);
@@ -241,19 +267,20 @@ void TableInspector::fail(std::string problem) {
 
 // Inline in the cell loops: the counts every cell feeds, then identify() for the cells that could be an
 // identifier or a date where the statistics use those counts (each test's cheap precondition first).
-[[gnu::always_inline]] inline void TableInspector::classify(std::string_view value, Column& column, CellBytes bytes) {
+[[gnu::always_inline]] inline void TableInspector::classify(std::string_view value, Column& column, CellBytes bytes,
+                                                            const char* readable_from) {
   ++column.non_empty;
   const std::size_t size = value.size();
   if (bytes.digits && size <= 18) {
     ++column.integers;
-    std::int64_t number = 0;  // at most 18 digits: fits
-    for (char c : value) number = number * 10 + (c - '0');
+    const std::int64_t number = parse_digits(value, readable_from);
     if (number == 0) {
       ++column.zeros;
     } else if (column.min_non_zero == 0 || number < column.min_non_zero) {
       column.min_non_zero = number;
     }
   }
+  if (size < 5) return;  // every test below needs 5 bytes or more
   const bool maybe_identifier =
       column.identifier_by_content &&
       ((size == 10 && bytes.digits) || (size == 12 && (value[3] == ' ' || value[3] == '-')) ||
@@ -262,60 +289,140 @@ void TableInspector::fail(std::string problem) {
   if (maybe_identifier || maybe_date) identify(value, column, bytes);
 }
 
+// A cell that needs its bytes read one by one (blanks or '@' in it); true if it is not blank.
+bool TableInspector::classify_bytes(std::string_view raw, Column& column, const char* readable_from) {
+  if (!is_blank(raw.front()) && !is_blank(raw.back())) {
+    classify(raw, column, cell_bytes(raw), readable_from);
+    return true;
+  }
+  const std::string_view value = trim(raw);
+  if (value.empty()) return false;
+  classify(value, column, cell_bytes(value), readable_from);
+  return true;
+}
+
+// Data rows of unquoted fields from `p`, a field's start in a data row with nothing pending, to the first quote
+// (left to the general loop in update()), the chunk's end or a failure; returns where update() goes on. The
+// same steps as the general loop, row by row from the masks: each special byte ends a cell, a cell within one
+// block is classified from its bits in the block's masks, and the row's counters stay in registers.
+const char* TableInspector::scan_rows(const char* p, ChunkMasks& masks) {
+  const char* const begin = masks.begin();
+  const std::size_t size = masks.size();
+  const char* const end = begin + size;
+  const char delimiter = delimiter_;
+  const std::size_t max_row_bytes = limits_.max_row_bytes;
+  Column* const columns = columns_.data();
+  const std::size_t width = columns_.size();
+  std::size_t column = column_;
+  bool content = row_has_content_;
+  // The general loop adds each step's bytes to row_bytes_ after it, so a row's last field and line end count
+  // towards the next row. Here the count is row_bytes plus the bytes from `counted_from` to where it is read.
+  std::size_t row_bytes = row_bytes_;
+  const char* counted_from = p;
+  const char* cell = p;  // the current cell's first byte
+  std::size_t offset = static_cast<std::size_t>(p - begin) & ~std::size_t{63};
+  const char* block = begin + offset;
+  // Of a cell that began in an earlier block, its bytes there that are not digits, and its blanks and '@'.
+  std::uint64_t earlier_non_digit = 0;
+  std::uint64_t earlier_rare = 0;
+  // Stores the row's counters back; update() goes on at `at`.
+  auto leave = [&](const char* at) {
+    column_ = column;
+    row_has_content_ = content;
+    row_bytes_ = row_bytes + static_cast<std::size_t>(at - counted_from);
+    if (row_bytes_ > max_row_bytes) fail("a row is longer than " + std::to_string(max_row_bytes) + " bytes");
+    return at;
+  };
+  for (; offset < size; offset += 64, block += 64) {
+    const BlockMasks& m = masks.block(offset);
+    const std::uint64_t digit = m.digit;
+    const std::uint64_t rare = m.rare;
+    std::uint64_t special = m.special;
+    // The bit of the cell's first byte; bit 0 too when the cell began in an earlier block (earlier_* hold the
+    // rest). Past `p`'s block a cell begins at most at bit 1 (after a CR LF at bits 63 and 0).
+    std::uint64_t cell_bit = 1;
+    if (cell >= block) {
+      cell_bit = std::uint64_t{1} << (cell - block);
+      special &= 0 - cell_bit;
+    }
+    while (special != 0) {
+      const auto pos = static_cast<unsigned>(__builtin_ctzll(special));
+      const std::uint64_t bit = special & (0 - special);
+      special ^= bit;
+      const char* const stop = block + pos;
+      const char c = *stop;
+      if (c == '"') return leave(cell);
+      const auto length = static_cast<std::size_t>(stop - cell);
+      if (column < width && length != 0) {
+        const std::uint64_t range = bit - cell_bit;  // the cell's bits in this block
+        if (((range & rare) | earlier_rare) == 0) {
+          content = true;
+          const bool digits = (((digit & range) ^ range) | earlier_non_digit) == 0;
+          classify(std::string_view(cell, length), columns[column], CellBytes{0, digits}, begin);
+        } else if (classify_bytes(std::string_view(cell, length), columns[column], begin)) {
+          content = true;
+        }
+      }
+      earlier_non_digit = 0;
+      earlier_rare = 0;
+      ++column;
+      cell = stop + 1;
+      cell_bit = bit << 1;  // 0 after bit 63: the next cell begins in the next block
+      if (c == delimiter) [[likely]] {
+        continue;
+      }
+      // A line end: end_row() for a data row. The row's bytes up to its last field were counted step by step
+      // by the general loop, and checked after each; the count only grows, so one check here is the same.
+      if (row_bytes + static_cast<std::size_t>(stop - counted_from) - length > max_row_bytes) {
+        fail("a row is longer than " + std::to_string(max_row_bytes) + " bytes");
+        return leave(cell);
+      }
+      if (!content && column <= 1) {
+        // a blank line
+      } else if (column != width) {
+        column_ = column;
+        fail("row " + std::to_string(stats_.rows + 1) + " has " + std::to_string(column) + " fields, the header has " +
+             std::to_string(width));
+        return end;
+      } else {
+        ++stats_.rows;
+      }
+      column = 0;
+      content = false;
+      row_bytes = length + 1;  // the last field and its line end count towards the next row
+      counted_from = cell;
+      if (c == '\r') {
+        if (cell == end) {  // a line feed in the next chunk belongs to this line end
+          skip_line_feed_ = true;
+        } else if (*cell == '\n') {  // and is not counted
+          ++cell;
+          counted_from = cell;
+          special &= ~cell_bit;  // the line feed's bit, unless it is in the next block
+          cell_bit <<= 1;
+        }
+      }
+      if (row_bytes > max_row_bytes) {
+        fail("a row is longer than " + std::to_string(max_row_bytes) + " bytes");
+        return leave(cell);
+      }
+    }
+    // The cell goes on into the next block (cell_bit is 0 when it begins there).
+    const std::uint64_t rest = 0 - cell_bit;
+    earlier_non_digit |= ~digit & rest;
+    earlier_rare |= rare & rest;
+  }
+  return leave(cell);
+}
+
 void TableInspector::update(std::span<const char> data) {
   const char* p = data.data();
   const char* const end = p + data.size();
   const char delimiter = delimiter_;
   ChunkMasks masks(data, delimiter);
   while (p < end && !failed_ && !finished_) {
-    // The common case first: unquoted fields of data rows that lie whole in this chunk. The same steps as
-    // the general loop below, without its states, on local copies of the row's counters.
-    if (state_ == State::kFieldStart && !in_header_ && !skip_line_feed_ && field_.empty()) {
-      std::size_t column = column_;
-      std::size_t row_bytes = row_bytes_;
-      bool content = row_has_content_;
-      Column* const columns = columns_.data();
-      const std::size_t width = columns_.size();
-      while (p < end && *p != '"') {
-        const ChunkMasks::Run run = masks.run(p);
-        const char* const stop = run.end;
-        if (stop == end || *stop == '"') break;
-        const char c = *stop;
-        const std::string_view raw(p, static_cast<std::size_t>(stop - p));
-        if (column < width && !raw.empty()) {
-          if (!is_blank(raw.front()) && !is_blank(raw.back())) {
-            content = true;
-            CellBytes bytes = run.in_block ? CellBytes{static_cast<std::uint8_t>(run.at_sign != 0 ? kCellAt : 0),
-                                                       run.digit == (std::uint64_t{1} << raw.size()) - 1}
-                                           : cell_bytes(raw);
-            classify(raw, columns[column], bytes);
-          } else if (const std::string_view value = trim(raw); !value.empty()) {
-            content = true;
-            classify(value, columns[column], cell_bytes(value));
-          }
-        }
-        ++column;
-        const auto step = static_cast<std::size_t>(stop + 1 - p);
-        p = stop + 1;
-        if (c != delimiter) {
-          column_ = column;
-          row_has_content_ = content;
-          row_bytes_ = row_bytes;
-          end_row();
-          column = column_;
-          content = row_has_content_;
-          row_bytes = row_bytes_;
-          skip_line_feed_ = c == '\r';
-        }
-        row_bytes += step;
-        if (row_bytes > limits_.max_row_bytes) {
-          fail("a row is longer than " + std::to_string(limits_.max_row_bytes) + " bytes");
-        }
-        if (failed_ || skip_line_feed_) break;
-      }
-      column_ = column;
-      row_has_content_ = content;
-      row_bytes_ = row_bytes;
+    // The common case first: unquoted fields of data rows.
+    if (state_ == State::kFieldStart && !in_header_ && !skip_line_feed_ && field_.empty() && *p != '"') {
+      p = scan_rows(p, masks);
     }
     if (p == end || failed_) break;
     const char* const step_start = p;
@@ -413,7 +520,7 @@ void TableInspector::end_field(std::string_view raw) {
     const std::string_view value = padded ? trim(raw) : raw;
     if (!value.empty()) {
       row_has_content_ = true;
-      classify(value, columns_[column_], cell_bytes(value));
+      classify(value, columns_[column_], cell_bytes(value), value.data());
     }
   }
   ++column_;

@@ -118,6 +118,55 @@ TEST(TableInspector, GivesTheSameStatisticsWhereverCellsFallInBlocksAndChunks) {
   }
 }
 
+void expect_same(const TableStats& got, const TableStats& want, std::size_t chunk) {
+  EXPECT_EQ(got.is_table, want.is_table) << "chunk " << chunk;
+  EXPECT_EQ(got.problem, want.problem) << "chunk " << chunk;
+  EXPECT_EQ(got.rows, want.rows) << "chunk " << chunk;
+  EXPECT_EQ(got.columns, want.columns) << "chunk " << chunk;
+  EXPECT_EQ(got.column_names, want.column_names) << "chunk " << chunk;
+  EXPECT_EQ(got.identifier_columns, want.identifier_columns) << "chunk " << chunk;
+  EXPECT_EQ(got.count_columns, want.count_columns) << "chunk " << chunk;
+  EXPECT_EQ(got.min_count, want.min_count) << "chunk " << chunk;
+  EXPECT_EQ(got.zero_cells, want.zero_cells) << "chunk " << chunk;
+  EXPECT_EQ(got.dates_of_birth, want.dates_of_birth) << "chunk " << chunk;
+}
+
+// Whole rows are read from 64-byte masks, while quoted fields and whatever a chunk's end cuts go through the
+// byte-by-byte states: cutting the file anywhere must not change the statistics, or which failure is found.
+TEST(TableInspector, GivesTheSameStatisticsForEveryChunkSize) {
+  const std::vector<std::string> rows = {
+      "9434765919,a@nhs.net,SW1A 1AA,12/03/1980,17,plain\r\n",
+      "5738563913, b.c@nhs.uk ,M1 1AE,1975-11-02,0,\"quoted, with \"\"quotes\"\"\"\r\n",
+      "4809865347,d@x.org,EC1A 1BB,x,0.5,\"two\r\nlines\"\n",
+      "1234567890123456789012345678901234567890123456789012345678901234567890,,,\t,\t3 ,\n",
+      "\n",
+      "000,e@f.com,B33 8TH,01/02/2020,00012,x\r",
+  };
+  std::string text = "ref,contact,area,dob,n,note\r\n";
+  for (int i = 0; i < 12; ++i) text += rows[i % rows.size()];
+  const TableStats whole = parse(text);
+  ASSERT_TRUE(whole.is_table) << whole.problem;
+  EXPECT_EQ(whole.rows, 10);
+  EXPECT_EQ(whole.identifier_columns, (std::vector<std::string>{"ref", "contact", "area", "dob"}));
+  EXPECT_EQ(whole.count_columns, (std::vector<std::string>{"n"}));
+  EXPECT_EQ(whole.min_count, 3);
+  EXPECT_EQ(whole.zero_cells, 2);
+  EXPECT_EQ(whole.dates_of_birth, 6);
+  for (std::size_t chunk = 1; chunk <= text.size(); ++chunk) expect_same(parse(text, ',', chunk), whole, chunk);
+
+  // A row over the cap comes before a ragged row; without the cap the ragged row is the problem.
+  const std::string ragged = text + "1,2\n";
+  TableLimits limits;
+  limits.max_row_bytes = 75;
+  for (std::size_t chunk = 1; chunk <= ragged.size(); ++chunk) {
+    auto capped = parse(ragged, ',', chunk, limits);
+    EXPECT_EQ(capped.problem, "a row is longer than 75 bytes") << "chunk " << chunk;
+    auto stats = parse(ragged, ',', chunk);
+    EXPECT_FALSE(stats.is_table);
+    EXPECT_EQ(stats.problem, "row 11 has 2 fields, the header has 6") << "chunk " << chunk;
+  }
+}
+
 TEST(TableInspector, TrimsBlanksAroundCellsBeforeJudgingThem) {
   auto stats = parse("code,n\n 9434765919 ,\t12\t\nx,  0\n");
   EXPECT_EQ(stats.identifier_columns, (std::vector<std::string>{}));  // 1 NHS number in 2 cells: not most
