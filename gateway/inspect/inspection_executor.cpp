@@ -13,8 +13,9 @@ namespace airlock::gateway::inspect {
 using runtime::Status;
 
 namespace {
-// Batches a feed may have waiting before its caller waits for the worker (back-pressure on the sender).
-constexpr std::size_t kMaxBatchesPerFeed = 4;
+// Batches a feed may have queued, the one being inspected included, before its caller waits for the worker
+// (back-pressure on the sender).
+constexpr std::size_t kMaxBatchesPerFeed = 5;
 }  // namespace
 
 // Bytes waiting for the pipeline: the first `size` bytes of `bytes`. A buffer handed over by
@@ -75,15 +76,19 @@ struct InspectionExecutor::Shared {
       std::shared_ptr<InspectionFeed::State> feed = std::move(ready.front());
       ready.pop_front();
       while (!feed->queue.empty()) {
-        QueuedBatch batch = std::move(feed->queue.front());
-        feed->queue.pop_front();
+        // The batch stays at the queue's front while it is inspected (push_back keeps references to a deque's
+        // elements valid), so a caller that finds the queue full waits for it, and then finds its buffer spare
+        // instead of allocating another.
+        QueuedBatch& batch = feed->queue.front();
         bool failed = !feed->error;
         lock.unlock();
         Status status = failed ? Status::ok() : feed->pipeline->update({batch.bytes.data(), batch.size});
         lock.lock();
         queued_bytes -= batch.size;
         if (!status && feed->error) feed->error = std::move(status);
-        if (feed->spare.empty()) feed->spare.push_back(std::move(batch.bytes));
+        std::vector<char> done = std::move(batch.bytes);
+        feed->queue.pop_front();
+        if (feed->spare.empty()) feed->spare.push_back(std::move(done));
         feed->progress.notify_all();
       }
       feed->scheduled = false;
