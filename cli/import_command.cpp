@@ -98,6 +98,18 @@ int run_import(const CommandSpec& spec, const ParsedArguments& arguments, Consol
                 << "/released\n";
     return 0;
   }
+  if (arguments.has("--discard")) {  // k8s-sync's discard Job: reviewers rejected an escalated import
+    if (!arguments.has("--output")) return usage_error(spec, "--output DIR is required", console);
+    runtime::Status discarded =
+        gateway::import::discard_quarantined(arguments.value("--output"), arguments.value("--discard"));
+    if (!discarded) {
+      console.err << "error: " << discarded.message() << "\n";
+      return 1;
+    }
+    console.err << "discarded import " << arguments.value("--discard") << " from " << arguments.value("--output")
+                << "/quarantine\n";
+    return 0;
+  }
   std::string datasource_argument = arguments.value("--datasource");
   std::string datasource_file = arguments.value("--datasource-file");
   if (datasource_argument.empty() == datasource_file.empty()) {
@@ -203,7 +215,10 @@ CommandSpec import_command() {
                 {.name = "--quiet", .value_name = "", .help = "no progress lines on stderr"},
                 {.name = "--release",
                  .value_name = "RUN",
-                 .help = "release DIR/quarantine/RUN to DIR/released (an escalated import approved in review)"}},
+                 .help = "release DIR/quarantine/RUN to DIR/released (an escalated import approved in review)"},
+                {.name = "--discard",
+                 .value_name = "RUN",
+                 .help = "delete DIR/quarantine/RUN (an escalated import rejected or returned in review)"}},
       .max_positionals = 0,
       .examples = {"airlock import --datasource /etc/airlock/import/datasource.json --credentials /etc/airlock/import "
                    "--output /data",

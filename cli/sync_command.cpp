@@ -10,6 +10,9 @@
 #include <fstream>
 #include <ostream>
 
+#ifdef AIRLOCK_WITH_GATEWAY
+#include "airlock/gateway/config.h"
+#endif
 #include "airlock/k8s/client.h"
 #include "airlock/k8s/controller.h"
 #include "airlock/k8s/yaml.h"
@@ -127,6 +130,20 @@ int run_sync(const CommandSpec& /*spec*/, const ParsedArguments& arguments, Cons
   set("--reviewer-image", options.reviewer_image);
   set("--credentials-secret", options.credentials_secret);
   set("--gateway", options.import_gateway_url);  // import Jobs report their runs there
+  if (arguments.has("--rejected-import-retention")) {
+#ifdef AIRLOCK_WITH_GATEWAY
+    runtime::Result<std::chrono::seconds> retention =
+        gateway::parse_duration(arguments.value("--rejected-import-retention"));
+    if (!retention) {
+      console.err << "error: --rejected-import-retention: " << retention.message() << "\n";
+      return kExitUsage;
+    }
+    options.rejected_import_retention = *retention;
+#else
+    console.err << "error: --rejected-import-retention needs a build with the gateway\n";
+    return kExitUsage;
+#endif
+  }
   if (arguments.has("--render")) return render(arguments, options, console);
   if (!arguments.positionals().empty()) {
     console.err << "error: data source files are read only with --render DIR\n";
@@ -228,6 +245,9 @@ CommandSpec sync_command() {
                 {.name = "--gateway-token-file",
                  .value_name = "PATH",
                  .help = "bearer token for the gateway (or $AIRLOCK_GATEWAY_TOKEN)"},
+                {.name = "--rejected-import-retention",
+                 .value_name = "DURATION",
+                 .help = "keep a rejected import's quarantined copy this long, then delete it (30d; 0: keep)"},
                 {.name = "--identity", .value_name = "NAME", .help = "leader election identity ($POD_NAME)"},
                 {.name = "--once", .value_name = "", .help = "reconcile every data source once and exit"},
                 {.name = "--render", .value_name = "DIR", .help = "write the manifests it would apply to DIR"}},

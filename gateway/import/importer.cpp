@@ -702,11 +702,16 @@ runtime::Decision combine_decisions(const std::vector<runtime::Decision>& decisi
   return combined;
 }
 
+namespace {
+// A run id names a directory: only 32 lower-case hex characters, so it can never be a path.
+bool is_run_id(const std::string& run_id) {
+  return run_id.size() == 32 && std::all_of(run_id.begin(), run_id.end(),
+                                            [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+}  // namespace
+
 Status release_quarantined(const std::string& output_dir, const std::string& run_id) {
-  const bool valid = run_id.size() == 32 && std::all_of(run_id.begin(), run_id.end(), [](char c) {
-                       return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-                     });
-  if (!valid) return Error{"the run id must be 32 lower-case hex characters"};
+  if (!is_run_id(run_id)) return Error{"the run id must be 32 lower-case hex characters"};
   const fs::path output(output_dir);
   const fs::path kept = output / kQuarantineDirectory / run_id;
   const fs::path released = output / kReleasedDirectory;
@@ -724,6 +729,30 @@ Status release_quarantined(const std::string& output_dir, const std::string& run
   if (Status moved = replace_directory(kept, released, staging / "previous"); !moved) return moved;
   (void)sync_path(output);
   fs::remove_all(staging, error);
+  return Status::ok();
+}
+
+Status discard_quarantined(const std::string& output_dir, const std::string& run_id) {
+  if (!is_run_id(run_id)) return Error{"the run id must be 32 lower-case hex characters"};
+  const fs::path quarantine = fs::path(output_dir) / kQuarantineDirectory;
+  const fs::path kept = quarantine / run_id;
+  // Renamed aside first, so a run half deleted by an interrupted Job is never taken for a whole one; a rerun
+  // finishes deleting what an interrupted one left aside.
+  const fs::path doomed = quarantine / (".discarding-" + run_id);
+  std::error_code error;
+  const bool kept_exists = fs::exists(fs::symlink_status(kept, error));
+  const bool doomed_exists = fs::exists(fs::symlink_status(doomed, error));
+  if (!kept_exists && !doomed_exists) return Status::ok();  // discarded before
+  if (kept_exists && !doomed_exists) {
+    fs::rename(kept, doomed, error);
+    if (error) return Error{"moving " + kept.string() + " aside: " + error.message()};
+    (void)sync_path(quarantine);
+  }
+  for (const fs::path& path : {doomed, kept}) {
+    fs::remove_all(path, error);
+    if (error) return Error{"deleting " + path.string() + ": " + error.message()};
+  }
+  (void)sync_path(quarantine);
   return Status::ok();
 }
 

@@ -60,6 +60,8 @@ std::string label_value(std::string_view text) {
 }
 
 const std::set<std::string> kApprovedStates = {"approved", "released", "materialised"};
+// An escalated import in one of these states will never be released: its quarantined copy goes after the retention.
+const std::set<std::string> kDiscardedImportStates = {"rejected", "returned"};
 const std::set<std::string> kReviewStates = {"escalated", "in_review"};
 
 bool is_approved(const TransferUpdate& transfer) { return kApprovedStates.count(transfer.state) != 0; }
@@ -256,6 +258,18 @@ Json release_job(const Json& datasource, const ControllerOptions& options, const
   pod["containers"][0]["volumeMounts"] = Json::array({{{"name", "data"}, {"mountPath", "/data"}}});
   pod["volumes"] =
       Json::array({{{"name", "data"}, {"persistentVolumeClaim", {{"claimName", data_pvc_name(datasource)}}}}});
+  return job;
+}
+
+// Deletes an escalated import that reviewers rejected or returned, once its retention is over: `airlock import
+// --discard RUN` removes DIR/quarantine/RUN from the data source's volume; nothing else is mounted.
+Json discard_job(const Json& datasource, const ControllerOptions& options, const std::string& run_id) {
+  Json job = release_job(datasource, options, run_id);
+  job["metadata"] = child_metadata(datasource, discard_job_name(datasource, run_id), options.storage_ns, "discard");
+  job["metadata"]["annotations"]["xlscsde.nhs.uk/transfer"] = run_id;
+  job["spec"]["template"]["metadata"]["labels"] = labels_for(datasource, "discard");
+  job["spec"]["template"]["spec"]["containers"][0]["args"] =
+      Json::array({"import", "--discard", run_id, "--output", "/data"});
   return job;
 }
 
@@ -552,6 +566,24 @@ std::string release_job_name(const Json& datasource, std::string_view run_id) {
   return child_name(name_of(datasource), "release-" + std::string(run_id.substr(0, 12)));
 }
 
+std::vector<const TransferUpdate*> imports_to_discard(const std::vector<TransferUpdate>& transfers,
+                                                      std::chrono::seconds retention, TimePoint now) {
+  std::vector<const TransferUpdate*> due;
+  if (retention.count() <= 0) return due;
+  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  const std::int64_t retention_ms = std::chrono::duration_cast<std::chrono::milliseconds>(retention).count();
+  for (const TransferUpdate& transfer : transfers) {
+    if (!is_import(transfer) || kDiscardedImportStates.count(transfer.state) == 0) continue;
+    if (transfer.updated_at_ms <= 0 || now_ms - transfer.updated_at_ms < retention_ms) continue;
+    due.push_back(&transfer);
+  }
+  return due;
+}
+
+std::string discard_job_name(const Json& datasource, std::string_view run_id) {
+  return child_name(name_of(datasource), "discard-" + std::string(run_id.substr(0, 12)));
+}
+
 std::string object_key(const Json& object) { return namespace_of(object) + "/" + name_of(object); }
 
 std::string child_name(std::string_view base, std::string_view suffix) {
@@ -579,7 +611,7 @@ std::string data_pvc_name(const Json& datasource) {
 
 DesiredState desired_children(const Json& datasource, const ControllerOptions& options,
                               const std::vector<TransferUpdate>* transfers, const Json& credentials,
-                              bool redact_credentials) {
+                              bool redact_credentials, TimePoint now) {
   DesiredState desired;
   const std::string type = str(field(datasource, "spec"), "type");
   const std::string name = name_of(datasource);
@@ -608,6 +640,9 @@ DesiredState desired_children(const Json& datasource, const ControllerOptions& o
   if (type == "Import") {
     if (const TransferUpdate* release = import_awaiting_release(*transfers)) {
       desired.apply.push_back(release_job(datasource, options, release->id));
+    }
+    for (const TransferUpdate* rejected : imports_to_discard(*transfers, options.rejected_import_retention, now)) {
+      desired.apply.push_back(discard_job(datasource, options, rejected->id));
     }
   }
   if (const TransferUpdate* reviewing = latest(*transfers, wants_workspace)) {
@@ -914,7 +949,8 @@ Status Controller::reconcile_existing(Json datasource) {
     credentials = std::move(*read);
   }
 
-  DesiredState desired = desired_children(datasource, options_, transfers ? &*transfers : nullptr, credentials);
+  DesiredState desired =
+      desired_children(datasource, options_, transfers ? &*transfers : nullptr, credentials, false, clock_.now());
   if (Status applied = apply_children(desired); !applied) {
     record_event(datasource, "Warning", "ApplyFailed", applied.message());
     return applied;

@@ -228,6 +228,57 @@ TEST_F(ControllerTest, RejectedImportFailsAndIsNeverReleased) {
   EXPECT_TRUE(server_.object(kJobs, kImport + "-release-" + run.substr(0, 12)).is_null());
 }
 
+TEST_F(ControllerTest, RejectedImportIsDiscardedByAJobOnceItsRetentionIsOver) {
+  const std::string run = "7c0c0123456789abcdef0123456789ab";
+  const std::string waiting = "8d0c0123456789abcdef0123456789ab";
+  create_ready_import();
+  ASSERT_TRUE(controller_->reconcile("jupyterhub/" + kImport));
+  const std::int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch()).count();
+  TransferUpdate rejected = transfer(run, "rejected", now_ms, "escalate", "ann");
+  rejected.channel = "import";
+  TransferUpdate in_review = transfer(waiting, "in_review", now_ms - 1, "escalate");
+  in_review.channel = "import";
+  feed_.set(kImport, {rejected, in_review});
+  const std::string discard = kImport + "-discard-" + run.substr(0, 12);
+
+  // Within the retention (30 days by default) the copy stays for investigation.
+  clock_.advance(std::chrono::hours(24 * 29));
+  ASSERT_TRUE(controller_->reconcile("jupyterhub/" + kImport));
+  EXPECT_TRUE(server_.object(kJobs, discard).is_null());
+
+  clock_.advance(std::chrono::hours(24 * 2));
+  ASSERT_TRUE(controller_->reconcile("jupyterhub/" + kImport));
+  Json job = server_.object(kJobs, discard);
+  ASSERT_TRUE(job.is_object());
+  Json pod = job["spec"]["template"]["spec"];
+  EXPECT_EQ(pod["containers"][0]["args"], Json::array({"import", "--discard", run, "--output", "/data"}));
+  ASSERT_EQ(pod["volumes"].size(), 1u);  // the data volume only: no credentials, no gateway token
+  EXPECT_EQ(pod["volumes"][0]["persistentVolumeClaim"]["claimName"], kImport + "-data");
+  EXPECT_EQ(job["metadata"]["annotations"]["xlscsde.nhs.uk/transfer"], run);
+  // Only the rejected run goes: the one still in review is kept, and nothing is released.
+  EXPECT_TRUE(server_.object(kJobs, kImport + "-discard-" + waiting.substr(0, 12)).is_null());
+  EXPECT_TRUE(server_.object(kJobs, kImport + "-release-" + run.substr(0, 12)).is_null());
+}
+
+TEST_F(ControllerTest, ARetentionOfZeroKeepsRejectedImports) {
+  ControllerOptions options;
+  options.rejected_import_retention = std::chrono::seconds(0);
+  controller_ = std::make_unique<Controller>(client_, &feed_, clock_, options);
+  const std::string run = "9e0c0123456789abcdef0123456789ab";
+  create_ready_import();
+  ASSERT_TRUE(controller_->reconcile("jupyterhub/" + kImport));
+  TransferUpdate rejected = transfer(run, "returned", 20, "escalate", "ann");  // decided long ago
+  rejected.channel = "import";
+  feed_.set(kImport, {rejected});
+  ASSERT_TRUE(controller_->reconcile("jupyterhub/" + kImport));
+  EXPECT_TRUE(server_.object(kJobs, kImport + "-discard-" + run.substr(0, 12)).is_null());
+  // The default retention would have discarded it.
+  controller_ = std::make_unique<Controller>(client_, &feed_, clock_, ControllerOptions{});
+  ASSERT_TRUE(controller_->reconcile("jupyterhub/" + kImport));
+  EXPECT_TRUE(server_.object(kJobs, kImport + "-discard-" + run.substr(0, 12)).is_object());
+}
+
 TEST_F(ControllerTest, ImportWaitsForReadyAndDoesNotRestartOnceStaged) {
   server_.put(kSecrets, credentials_secret());
   server_.put(kDataSources, import_datasource(kImport));

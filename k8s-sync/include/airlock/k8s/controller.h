@@ -38,6 +38,10 @@ struct ControllerOptions {
   std::string field_manager = "airlock";
   std::string component = "airlock-k8s-sync";  // Events' source
   std::chrono::seconds transfer_poll_interval{15};
+  // How long an escalated import that reviewers rejected or returned stays in DIR/quarantine/RUN on its volume
+  // (for investigation, as the gateway keeps denied bytes for `denied_retention`) before a discard Job deletes
+  // it. Zero: never deleted.
+  std::chrono::seconds rejected_import_retention{std::chrono::hours(24 * 30)};
   int conflict_retries = 5;
   WorkQueueOptions queue;
   LeaseOptions lease;
@@ -51,10 +55,11 @@ struct DesiredState {
 
 // The children of a data source (pure; no API access). `transfers` null: the gateway's decisions are unknown
 // (no feed, or it failed), so bindings and reviewer workspaces are left as they are. `credentials` maps credential
-// keys to values; with `redact_credentials` the Secret names where each value comes from instead.
+// keys to values; with `redact_credentials` the Secret names where each value comes from instead. `now` decides
+// which rejected imports are past their retention (the epoch: none).
 DesiredState desired_children(const Json& datasource, const ControllerOptions& options,
                               const std::vector<TransferUpdate>* transfers, const Json& credentials,
-                              bool redact_credentials = false);
+                              bool redact_credentials = false, TimePoint now = {});
 
 // The status a data source should have, given its import Job (null: none or not read) and transfers (null: unknown);
 // `problem` non-empty marks the Synced condition False; `now` stamps conditions whose status changes.
@@ -68,6 +73,11 @@ Json desired_status(const Json& datasource, const ControllerOptions& options, co
 const TransferUpdate* import_awaiting_release(const std::vector<TransferUpdate>& transfers);
 // The name of the Job that releases import run `run_id` of the data source.
 std::string release_job_name(const Json& datasource, std::string_view run_id);
+// The import transfers reviewers rejected or returned whose quarantined copy is past `retention` at `now` (none when
+// retention is zero), and the name of the Job that deletes one.
+std::vector<const TransferUpdate*> imports_to_discard(const std::vector<TransferUpdate>& transfers,
+                                                      std::chrono::seconds retention, TimePoint now);
+std::string discard_job_name(const Json& datasource, std::string_view run_id);
 
 // What `airlock sync --render` writes: the children of each data source, an Import source as if its import had
 // been triggered, credentials redacted.

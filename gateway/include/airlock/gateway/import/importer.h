@@ -73,4 +73,9 @@ ImportResult run_import(const ImportOptions& options);
 // released. Idempotent: when the quarantine is gone and released/ro-crate-metadata.json is that run's, it succeeds.
 runtime::Status release_quarantined(const std::string& output_dir, const std::string& run_id);
 
+// Deletes an escalated import that reviewers rejected or returned, once its retention is over (`airlock import
+// --discard RUN`, run by k8s-sync's discard Job): removes output_dir/quarantine/RUN. Idempotent: a run already
+// gone succeeds. Never touches the released area.
+runtime::Status discard_quarantined(const std::string& output_dir, const std::string& run_id);
+
 }  // namespace airlock::gateway::import
