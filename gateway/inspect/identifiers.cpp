@@ -39,7 +39,12 @@ constexpr std::uint8_t kSegmentDigit = 1;
 constexpr std::uint8_t kSegmentUpper = 2;
 constexpr std::uint8_t kSegmentHard = 4;
 constexpr std::uint8_t kSegmentAt = 8;
-constexpr std::uint8_t kSegmentB = 16;  // 'b' or 'B': every date-of-birth label has one
+constexpr std::uint8_t kSegmentB = 16;       // 'b' or 'B': every date-of-birth label has one
+constexpr std::uint8_t kSegmentJoiner = 32;  // ' ', '-', '/', '.'
+// Where a label's 'b' may be: after a byte that is not a letter or digit, an 'o' ("dob") or an 'f'
+// ("dateofbirth"), and before one that is not a letter or digit, an 'i' ("birth") or an 'o' ("born").
+constexpr std::uint8_t kSegmentBeforeB = 64;
+constexpr std::uint8_t kSegmentAfterB = 128;
 
 constexpr std::array<std::uint8_t, 256> make_segment_classes() {
   std::array<std::uint8_t, 256> classes{};
@@ -47,10 +52,18 @@ constexpr std::array<std::uint8_t, 256> make_segment_classes() {
   for (int c = '0'; c <= '9'; ++c) classes[c] = kSegmentDigit;
   for (int c = 'A'; c <= 'Z'; ++c) classes[c] = kSegmentUpper;
   for (int c = 'a'; c <= 'z'; ++c) classes[c] = 0;
-  for (char c : {' ', '-', '/', '.', '+', '_', '%'}) classes[static_cast<unsigned char>(c)] = 0;
+  for (char c : {'+', '_', '%'}) classes[static_cast<unsigned char>(c)] = 0;
+  for (char c : {' ', '-', '/', '.'}) classes[static_cast<unsigned char>(c)] = kSegmentJoiner;
   classes['@'] = kSegmentAt;
   classes['b'] = kSegmentB;
   classes['B'] = kSegmentUpper | kSegmentB;
+  for (int c = 0; c < 256; ++c) {
+    if ((classes[c] & kSegmentDigit) == 0 && (c < 'A' || c > 'Z') && (c < 'a' || c > 'z')) {
+      classes[c] |= kSegmentBeforeB | kSegmentAfterB;
+    }
+  }
+  for (char c : {'o', 'O', 'f', 'F'}) classes[static_cast<unsigned char>(c)] |= kSegmentBeforeB;
+  for (char c : {'i', 'I', 'o', 'O'}) classes[static_cast<unsigned char>(c)] |= kSegmentAfterB;
   return classes;
 }
 constexpr std::array<std::uint8_t, 256> kSegmentClasses = make_segment_classes();
@@ -106,149 +119,158 @@ bool is_date_groups(std::string_view a, std::string_view b, std::string_view c) 
 }
 
 // After a hard separator, nothing before it can join what follows (see kSegmentClasses). A segment up to the
-// next hard separator with no '@', fewer than ten digits, no digit followed by two capitals (every postcode's
-// inward code) and, when labels count, no 'b' (in every label), holds nothing the scanner could count: it is
-// "boring" and passed over whole. The state the byte-by-byte scan would leave for the next word is the same:
-// that word follows a separator run that is not a single joiner or space, which is all the scan would
-// remember of the segment.
+// next hard separator with no '@', no digit followed by two capitals (every postcode's inward code), no run
+// of digits and joiners where a sequence of digit groups may reach ten digits and, when labels count, no 'b'
+// where a label's may be (see kSegmentBeforeB) holds nothing the scanner could count: it is "boring" and
+// passed over whole. The state the byte-by-byte scan would leave for the next word is the same: that word
+// follows a separator run that is not a single joiner or space, which is all the scan would remember of the
+// segment.
 //
-// The segments of one chunk are found with bit masks of 64-byte blocks (SSE2 where available): a few
-// instructions per segment rather than a few per byte.
+// The segments of one chunk are found with bit masks of 64-byte blocks at multiples of 64 from the chunk's
+// start (SSE2 where available): a few instructions per block rather than a few per byte. Every test looks
+// back only (a digit and two capitals is marked at its last capital), so a block needs nothing of the next
+// one, and a mark always falls in the segment it belongs to.
 class SegmentScan {
  public:
-  SegmentScan(std::span<const char> text, bool labels)
-      : begin_(text.data()), size_(text.size()), stop_(labels ? (kSegmentAt | kSegmentB) : kSegmentAt) {}
+  SegmentScan(std::span<const char> text, bool labels) : begin_(text.data()), size_(text.size()), labels_(labels) {}
 
-  // A hard separator such that every segment from `p` up to it is boring, as far as one can be found (the
-  // main loop then scans that separator itself); nullptr when the segment at `p` is not boring or runs past
-  // the chunk. `p` follows a hard separator.
+  // The last hard separator such that every segment from `p` up to it is boring, or nullptr when there is
+  // none (the segment at `p` is not boring or runs past the chunk); the main loop then scans that separator
+  // itself. `p` follows a hard separator and never moves back between calls.
   const char* boring_end(const char* p) {
-    auto at = static_cast<std::size_t>(p - begin_);
-    if (at >= size_) return nullptr;
-    if (!(at >= base_ && at - base_ < 64)) load(at);
-    // Many segments at once: those that end at a hard separator before the first byte that could make a
-    // segment interesting ('@', a 'b', a digit and two capitals, or where digit groups may reach ten digits).
-    const std::uint64_t from = ~std::uint64_t{0} << (at - base_);
-    const std::uint64_t hard = block_.hard & from;
-    const std::uint64_t bad = (block_.stop | block_.trigram | block_.long_run) & from;
-    const std::uint64_t safe = hard & (bad != 0 ? (bad & -bad) - 1 : ~std::uint64_t{0});
-    if (safe != 0) return begin_ + base_ + static_cast<std::size_t>(63 - __builtin_clzll(safe));
-    // The first segment alone, across blocks if it must: a long segment is still boring with few digits.
-    std::uint32_t digits = 0;
-    while (at < size_) {
-      if (!(at >= base_ && at - base_ < 64)) load(at);
-      const std::uint64_t rest = ~std::uint64_t{0} << (at - base_);
-      const std::uint64_t ends = block_.hard & rest;
-      const std::uint64_t range = ends != 0 ? rest & ((ends & -ends) - 1) : rest;
-      if ((block_.stop & range) != 0 || (block_.trigram & range) != 0) return nullptr;
-      digits += count_bits(block_.digit & range);
-      if (digits >= 10) return nullptr;
-      if (ends != 0) return begin_ + base_ + static_cast<std::size_t>(__builtin_ctzll(ends));
-      at = base_ + 64;
+    // In a very short chunk the masks of its one block cost more than scanning its few bytes one by one.
+    if (size_ < 16) return nullptr;
+    const auto at = static_cast<std::size_t>(p - begin_);
+    const char* last = nullptr;
+    std::size_t block = at / 64;
+    std::uint64_t from = ~std::uint64_t{0} << (at % 64);
+    for (; block * 64 < size_; ++block, from = ~std::uint64_t{0}) {
+      if (block != block_) load(block);
+      const std::uint64_t hard = hard_ & from;
+      const std::uint64_t bad = bad_ & from;
+      if (bad != 0) {
+        const std::uint64_t safe = hard & ((bad & -bad) - 1);
+        if (safe != 0) last = begin_ + block * 64 + static_cast<std::size_t>(63 - __builtin_clzll(safe));
+        return last;
+      }
+      if (hard != 0) last = begin_ + block * 64 + static_cast<std::size_t>(63 - __builtin_clzll(hard));
     }
-    return nullptr;
+    return last;
   }
 
  private:
-  struct Block {
-    std::uint64_t hard = 0;
-    std::uint64_t digit = 0;
-    std::uint64_t stop = 0;     // '@', and 'b' or 'B' when labels count
-    std::uint64_t trigram = 0;  // a digit followed by two capitals
-    std::uint64_t long_run = 0;  // where a sequence of digit groups may reach ten digits
-  };
-
-  void load(std::size_t at) {
-    base_ = at;
-    const std::size_t n = std::min<std::size_t>(64, size_ - at);
-    const char* p = begin_ + at;
-    std::uint64_t hard = 0;
-    std::uint64_t digit = 0;
-    std::uint64_t joiner = 0;  // ' ', '-', '/', '.'
-    std::uint64_t upper = 0;
-    std::uint64_t stop = 0;
-    std::size_t i = 0;
-#if defined(__SSE2__)
-    // Letters and digits by range (signed compares: bytes from 0x80 are negative, outside every range).
-    // Lower case letters are the capitals with bit 0x20 set.
-    const __m128i below_zero = _mm_set1_epi8('0' - 1);
-    const __m128i above_nine = _mm_set1_epi8('9' + 1);
-    const __m128i below_a = _mm_set1_epi8('A' - 1);
-    const __m128i above_z = _mm_set1_epi8('Z' + 1);
-    const __m128i case_bit = _mm_set1_epi8(0x20);
-    const __m128i space = _mm_set1_epi8(' ');
-    const __m128i dash = _mm_set1_epi8('-');
-    const __m128i slash = _mm_set1_epi8('/');
-    const __m128i dot = _mm_set1_epi8('.');
-    const __m128i plus = _mm_set1_epi8('+');
-    const __m128i underscore = _mm_set1_epi8('_');
-    const __m128i percent = _mm_set1_epi8('%');
-    const __m128i at_byte = _mm_set1_epi8('@');
-    const __m128i lower_b = _mm_set1_epi8('b');
-    for (; i + 16 <= n; i += 16) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-      const __m128i d = _mm_and_si128(_mm_cmpgt_epi8(v, below_zero), _mm_cmplt_epi8(v, above_nine));
-      const __m128i u = _mm_and_si128(_mm_cmpgt_epi8(v, below_a), _mm_cmplt_epi8(v, above_z));
-      const __m128i folded = _mm_andnot_si128(case_bit, v);  // 'a'..'z' -> 'A'..'Z'
-      const __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(folded, below_a), _mm_cmplt_epi8(folded, above_z));
-      const __m128i at_sign = _mm_cmpeq_epi8(v, at_byte);
-      const __m128i b = _mm_cmpeq_epi8(_mm_or_si128(v, case_bit), lower_b);  // 'b' or 'B'
-      const __m128i joins = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_cmpeq_epi8(v, dash)),
-                                         _mm_or_si128(_mm_cmpeq_epi8(v, slash), _mm_cmpeq_epi8(v, dot)));
-      __m128i soft = _mm_or_si128(_mm_or_si128(d, letter), joins);
-      soft = _mm_or_si128(soft, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, plus), _mm_cmpeq_epi8(v, underscore)),
-                                             _mm_or_si128(_mm_cmpeq_epi8(v, percent), at_sign)));
-      auto bits = [](__m128i m) { return static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(m))); };
-      hard |= (~bits(soft) & 0xFFFF) << i;
-      digit |= bits(d) << i;
-      joiner |= bits(joins) << i;
-      upper |= bits(u) << i;
-      stop |= bits(stop_ == kSegmentAt ? at_sign : _mm_or_si128(at_sign, b)) << i;
-    }
-#endif
-    for (; i < n; ++i) {
-      const std::uint8_t cls = kSegmentClasses[static_cast<unsigned char>(p[i])];
-      const std::uint64_t bit = std::uint64_t{1} << i;
-      if ((cls & kSegmentHard) != 0) hard |= bit;
-      if ((cls & kSegmentDigit) != 0) digit |= bit;
-      if ((cls & kSegmentUpper) != 0) upper |= bit;
-      if (p[i] == ' ' || p[i] == '-' || p[i] == '/' || p[i] == '.') joiner |= bit;
-      if ((cls & stop_) != 0) stop |= bit;
-    }
-    // The two bytes after the block, for a digit and two capitals that straddle its end.
-    std::uint64_t upper_after = 0;
-    for (std::size_t k = 0; k < 2 && at + 64 + k < size_; ++k) {
-      if ((kSegmentClasses[static_cast<unsigned char>(p[64 + k])] & kSegmentUpper) != 0) upper_after |= 1u << k;
-    }
-    const std::uint64_t upper_next = (upper >> 1) | (upper_after << 63);
-    const std::uint64_t upper_next2 = (upper >> 2) | (upper_after << 62);
-    // Where a sequence of digit groups may reach ten digits (an NHS or phone number): the tenth of ten digits
-    // in a row, or the eleventh of a run of digits and joiners (two groups or more need a joiner between).
-    std::uint64_t digits10 = digit;
-    digits10 &= digits10 << 1;  // the second of two digits in a row
-    digits10 &= digits10 << 2;  // of 4
-    digits10 &= digits10 << 4;  // of 8
-    digits10 &= digits10 << 2;  // of 10
-    const std::uint64_t joined = digit | joiner;
-    const std::uint64_t joined2 = joined & (joined << 1);
-    std::uint64_t joined11 = joined2 & (joined2 << 2);
-    joined11 &= joined11 << 4;                              // the eighth of 8
-    joined11 &= (joined2 << 8) & (joined << 10);            // and the three before: 11
-    block_ = Block{hard, digit, stop, digit & upper_next & upper_next2, digits10 | joined11};
+  // `x` shifted up by `k` (1..63) bits, with the top bits of the previous block's `previous` shifted in.
+  static std::uint64_t after(std::uint64_t x, std::uint64_t previous, int k) {
+    return (x << k) | (previous >> (64 - k));
   }
 
-  static std::uint32_t count_bits(std::uint64_t x) {  // without a call: the baseline x86-64 has no popcnt
-    x -= (x >> 1) & 0x5555555555555555ULL;
-    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
-    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
-    return static_cast<std::uint32_t>((x * 0x0101010101010101ULL) >> 56);
+  void load(std::size_t block) {
+    const std::size_t base = block * 64;
+    const std::size_t n = std::min<std::size_t>(64, size_ - base);
+    const char* p = begin_ + base;
+    alignas(16) char padded[64];
+    if (n < 64) {
+      // The chunk's last, short block: the zero bytes after its end are hard separators, masked out below.
+      std::memset(padded, 0, sizeof padded);
+      std::memcpy(padded, p, n);
+      p = padded;
+    }
+    std::uint64_t soft = 0;
+    std::uint64_t digit = 0;
+    std::uint64_t joined = 0;  // digits and the joiners ' ', '-', '/', '.'
+    std::uint64_t rare = 0;    // '@', and 'b' or 'B' when labels count: looked at one by one below
+#if defined(__SSE2__)
+    // Each range with one compare: byte - low + 0x80 (wrapping) is below high - low - 127 as a signed byte
+    // exactly for the bytes from low to high. Clearing bit 0x20 turns lower case letters into capitals.
+    auto in_range = [](__m128i v, char low, char high) {
+      return _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(static_cast<char>(0x80 - low))),
+                            _mm_set1_epi8(static_cast<char>(high - low - 127)));
+    };
+    auto bits = [](__m128i m) { return static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(m))); };
+    // With labels off, a key that no byte matches once bit 0x20 is cleared.
+    const __m128i b_key = _mm_set1_epi8(labels_ ? 'B' : ' ');
+    for (int i = 0; i < 64; i += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+      const __m128i folded = _mm_andnot_si128(_mm_set1_epi8(0x20), v);
+      const __m128i d = in_range(v, '0', '9');
+      // '-', '.', '/' and the digits are one range.
+      const __m128i dj = _mm_or_si128(in_range(v, '-', '9'), _mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
+      // Letters, '@' and '`' (which folds onto '@'): taking a rare '`' for soft only leaves a segment longer.
+      const __m128i letters = in_range(folded, '@', 'Z');
+      const __m128i others =
+          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('+')),
+                       _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('_')), _mm_cmpeq_epi8(v, _mm_set1_epi8('%'))));
+      soft |= bits(_mm_or_si128(_mm_or_si128(dj, letters), others)) << i;
+      digit |= bits(d) << i;
+      joined |= bits(dj) << i;
+      rare |= bits(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('@')), _mm_cmpeq_epi8(folded, b_key))) << i;
+    }
+#else
+    const std::uint8_t rare_classes = labels_ ? (kSegmentAt | kSegmentB) : kSegmentAt;
+    for (std::size_t i = 0; i < 64; ++i) {
+      const std::uint8_t cls = kSegmentClasses[static_cast<unsigned char>(p[i])];
+      const std::uint64_t bit = std::uint64_t{1} << i;
+      if ((cls & kSegmentHard) == 0) soft |= bit;
+      if ((cls & kSegmentDigit) != 0) digit |= bit;
+      if ((cls & (kSegmentDigit | kSegmentJoiner)) != 0) joined |= bit;
+      if ((cls & rare_classes) != 0) rare |= bit;
+    }
+#endif
+    // Letters, and the few other soft bytes that are neither digits nor joiners.
+    const std::uint64_t letters = soft & ~joined;
+    // The previous block's bytes, when it was the last one loaded; otherwise hard separators, which is
+    // exact for every segment asked about (each starts after a hard separator of this chunk).
+    if (block != block_ + 1) {
+      digit_ = 0;
+      joined_ = 0;
+      letters_ = 0;
+    }
+    // Where a sequence of digit groups may reach ten digits (an NHS or phone number): the tenth of ten digits
+    // in a row, or the eleventh of a run of digits and joiners (two groups or more need a joiner between).
+    const std::uint64_t digit2 = digit & after(digit, digit_, 1);
+    const std::uint64_t previous_digit2 = digit_ & (digit_ << 1);
+    const std::uint64_t digit4 = digit2 & after(digit2, previous_digit2, 2);
+    const std::uint64_t digit8 = digit4 & after(digit4, previous_digit2 & (previous_digit2 << 2), 4);
+    const std::uint64_t digit10 = digit8 & after(digit2, previous_digit2, 8);
+    const std::uint64_t joined2 = joined & after(joined, joined_, 1);
+    const std::uint64_t previous_joined2 = joined_ & (joined_ << 1);
+    const std::uint64_t joined4 = joined2 & after(joined2, previous_joined2, 2);
+    const std::uint64_t joined8 = joined4 & after(joined4, previous_joined2 & (previous_joined2 << 2), 4);
+    const std::uint64_t joined11 = joined8 & after(joined4, previous_joined2 & (previous_joined2 << 2), 7);
+    std::uint64_t bad = digit10 | joined11;
+    // A digit and two letters, looked at one by one for two capitals and marked at the second.
+    const std::uint64_t digit_letters = letters & after(letters, letters_, 1) & after(digit, digit_, 2);
+    for (std::uint64_t left = digit_letters; left != 0; left &= left - 1) {
+      const std::size_t at = base + static_cast<std::size_t>(__builtin_ctzll(left));
+      if (is_upper(begin_[at]) && is_upper(begin_[at - 1])) bad |= left & -left;
+    }
+    // '@' always; a 'b' only where a label's may be (see kSegmentBeforeB). Bytes beyond the chunk are unknown.
+    for (std::uint64_t left = rare; left != 0; left &= left - 1) {
+      const std::size_t at = base + static_cast<std::size_t>(__builtin_ctzll(left));
+      if (begin_[at] == '@' || at == 0 || at + 1 == size_ ||
+          ((kSegmentClasses[static_cast<unsigned char>(begin_[at - 1])] & kSegmentBeforeB) != 0 &&
+           (kSegmentClasses[static_cast<unsigned char>(begin_[at + 1])] & kSegmentAfterB) != 0)) {
+        bad |= left & -left;
+      }
+    }
+    hard_ = ~soft & (n == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1);
+    bad_ = bad;
+    block_ = block;
+    digit_ = digit;
+    joined_ = joined;
+    letters_ = letters;
   }
 
   const char* begin_;
   std::size_t size_;
-  std::uint8_t stop_;
-  std::size_t base_ = SIZE_MAX;  // offset of the block in block_
-  Block block_;
+  bool labels_;
+  std::size_t block_ = SIZE_MAX;  // the block loaded, and its masks
+  std::uint64_t hard_ = 0;
+  std::uint64_t bad_ = 0;
+  // The loaded block's bytes, for the tests of the next block that look back into it.
+  std::uint64_t digit_ = 0;
+  std::uint64_t joined_ = 0;
+  std::uint64_t letters_ = 0;
 };
 
 }  // namespace
@@ -376,7 +398,11 @@ void IdentifierScanner::update(std::span<const char> text) {
     if (separator_length_ == 0) separator_first_ = static_cast<char>(c);
     separator_last_ = static_cast<char>(c);
     if (separator_length_ < std::numeric_limits<std::uint32_t>::max()) ++separator_length_;
-    email_step(c);
+    if (!in_domain_ && (cls & kLocalPart) == 0 && c != '@') {
+      local_length_ = 0;  // email_step()'s commonest case, without the call: a separator outside any address
+    } else {
+      email_step(c);
+    }
     ++offset_;
     ++p;
     if ((kSegmentClasses[c] & kSegmentHard) != 0 && !label_active_ && p < end) {
@@ -387,7 +413,8 @@ void IdentifierScanner::update(std::span<const char> text) {
 }
 
 void IdentifierScanner::pass_over(const char*& p, const char* stop) {
-  flush_groups();  // groups before the separator end here; label_active_ is off, so when does not matter
+  // Groups before the separator end here; label_active_ is off, so when does not matter.
+  if (group_count_ > 0) flush_groups();
   previous_word_outward_ = false;
   previous_word_is_gir_ = false;
   offset_ += static_cast<std::uint64_t>(stop - p);
@@ -430,8 +457,8 @@ void IdentifierScanner::end_word() {
     const bool joins = group_count_ > 0 && joiner && (group_separator_ == 0 || group_separator_ == separator_first_);
     if (!joins && group_count_ > 0 && joiner && separator_first_ != ' ') groups_[group_count_ - 1].glued = true;
     add_digit_group(joins);
-  } else {
-    if (group_count_ > 0 && joiner && separator_first_ != ' ') groups_[group_count_ - 1].glued = true;
+  } else if (group_count_ > 0) {  // (flush_groups() has nothing to do without groups: most words skip the call)
+    if (joiner && separator_first_ != ' ') groups_[group_count_ - 1].glued = true;
     flush_groups();
   }
 

@@ -173,5 +173,38 @@ TEST(IdentifierScanner, ADateCountsOnlyAfterItsLabelEvenAcrossPlainRows) {
   EXPECT_EQ(scan(plain + "dob," + plain + plain + "12/03/1980\n").dates_of_birth, 0);  // too far from its label
 }
 
+// Every way of cutting a text into chunks gives the counts of the whole text: a varied text with identifiers,
+// labels and plain table rows, fed in every chunk size up to a few blocks of 64 bytes.
+TEST(IdentifierScanner, CountsTheSameForEveryChunkSize) {
+  const std::string plain = "B14592,2026-01-24,40-39,M,diabetes,844,67.67\n";
+  const std::string text = plain + "Patient 943 476 5919 (DateOfBirth: 12/03/1980), SW1A 1AA;" + plain +
+                           "jane.doe@nhs.net,020 7946 0958\n" + plain + "BIRTH,1975-11-02,EC1A1BB,+447700900123\n" +
+                           plain + "dob\t3.4.1990\tabout bob\n" + plain + plain + "5738563913,x@y.org.\n" + plain;
+  for (bool labels : {true, false}) {
+    const IdentifierCounts whole = scan(text, 0, labels);
+    EXPECT_EQ(whole.nhs_numbers, 2);
+    EXPECT_EQ(whole.postcodes, 2);
+    EXPECT_EQ(whole.emails, 2);
+    EXPECT_EQ(whole.phone_numbers, 2);
+    EXPECT_EQ(whole.dates_of_birth, labels ? 3 : 0);
+    for (std::size_t chunk = 1; chunk <= 200; ++chunk) {
+      EXPECT_EQ(scan(text, chunk, labels), whole) << "chunk size " << chunk << ", labels " << labels;
+    }
+  }
+}
+
+// Words with a 'b' that cannot be a label ("diabetes", "B17393", "about") are passed over with plain rows;
+// every label is still seen, in any case, wherever it falls among them.
+TEST(IdentifierScanner, FindsEveryLabelAmongPlainRowsWithOtherBs) {
+  const std::string plain = "B17393,2026-01-24,40-39,F,diabetes,about,67.67\n";
+  for (const char* label : {"dob", "DOB", "Birth", "born", "birthdate", "dateofbirth", "DateOfBirth", "BIRTHDAY"}) {
+    for (std::size_t offset = 0; offset < 70; ++offset) {
+      const std::string text = plain + std::string(offset, 'a') + "," + label + "," + "12/03/1980\n" + plain;
+      EXPECT_EQ(scan(text).dates_of_birth, 1) << label << " at offset " << offset;
+      EXPECT_EQ(scan(text, 64).dates_of_birth, 1) << label << " at offset " << offset << ", chunk 64";
+    }
+  }
+}
+
 }  // namespace
 }  // namespace airlock::gateway::inspect
