@@ -508,6 +508,45 @@ void reflect_import(Json& status, const Json& datasource, const Json* job, std::
   }
 }
 
+// Whether a Job finished: complete, failed, or neither (running, or not read).
+struct JobEnd {
+  bool complete = false;
+  bool failed = false;
+};
+JobEnd job_end(const Json* job) {
+  static const Json kNoJob;
+  const Json& job_status = field(job == nullptr ? kNoJob : *job, "status");
+  const Json& conditions = field(job_status, "conditions");
+  JobEnd end;
+  end.complete = integer(job_status, "succeeded", 0) > 0;
+  for (const Json& condition : conditions.is_array() ? conditions : Json::array()) {
+    if (str(condition, "status") != "True") continue;
+    end.complete |= str(condition, "type") == "Complete";
+    end.failed |= str(condition, "type") == "Failed";
+  }
+  return end;
+}
+
+// The condition Discarded: the newest import run, rejected or returned in review, deleted from quarantine by its
+// discard Job once its retention was over.
+void reflect_discard(Json& status, const Json& datasource, const std::vector<TransferUpdate>& transfers,
+                     const Json* discard_job, std::int64_t generation, TimePoint now) {
+  const TransferUpdate* newest = latest(transfers, is_import);
+  if (newest == nullptr || discard_job == nullptr) return;
+  const std::string job = discard_job_name(datasource, newest->id);
+  const JobEnd end = job_end(discard_job);
+  if (end.complete) {
+    set_condition(status, "Discarded", "True", "RetentionOver",
+                  "import " + newest->id + " was deleted from quarantine by job " + job, generation, now);
+  } else if (end.failed) {
+    set_condition(status, "Discarded", "False", "DiscardFailed",
+                  "job " + job + " could not delete import " + newest->id + " from quarantine", generation, now);
+  } else {
+    set_condition(status, "Discarded", "False", "JobRunning", "job " + job + " is deleting import " + newest->id,
+                  generation, now);
+  }
+}
+
 // An Import source whose import escalated: the import transfer's review, then the release Job.
 void reflect_import_review(Json& status, const Json& datasource, const std::vector<TransferUpdate>& transfers,
                            const Json* release_job, std::int64_t generation, TimePoint now) {
@@ -530,16 +569,7 @@ void reflect_import_review(Json& status, const Json& datasource, const std::vect
   }
   if (newest->state != "approved") return;
   status["stage"] = "Releasing";
-  static const Json kNoJob;
-  const Json& job_status = field(release_job == nullptr ? kNoJob : *release_job, "status");
-  const Json& conditions = field(job_status, "conditions");
-  bool complete = integer(job_status, "succeeded", 0) > 0;
-  bool failed = false;
-  for (const Json& condition : conditions.is_array() ? conditions : Json::array()) {
-    if (str(condition, "status") != "True") continue;
-    complete |= str(condition, "type") == "Complete";
-    failed |= str(condition, "type") == "Failed";
-  }
+  const auto [complete, failed] = job_end(release_job);
   if (complete) {
     status["dataState"] = "Completed";
     status["stage"] = "Imported";
@@ -655,7 +685,7 @@ DesiredState desired_children(const Json& datasource, const ControllerOptions& o
 
 Json desired_status(const Json& datasource, const ControllerOptions& /*options*/, const Json* import_job,
                     const std::vector<TransferUpdate>* transfers, const std::string& problem, TimePoint now,
-                    const Json* release_job) {
+                    const Json* release_job, const Json* discard_job) {
   Json status = field(datasource, "status").is_object() ? field(datasource, "status") : Json::object();
   std::int64_t generation = integer(field(datasource, "metadata"), "generation", 0);
   status["observedGeneration"] = generation;
@@ -664,6 +694,7 @@ Json desired_status(const Json& datasource, const ControllerOptions& /*options*/
   if (transfers != nullptr) reflect_transfers(status, datasource, *transfers, generation, now);
   if (transfers != nullptr && str(field(datasource, "spec"), "type") == "Import") {
     reflect_import_review(status, datasource, *transfers, release_job, generation, now);
+    reflect_discard(status, datasource, *transfers, discard_job, generation, now);
   }
   if (problem.empty()) {
     set_condition(status, "Synced", "True", "Reconciled", "", generation, now);
@@ -977,11 +1008,26 @@ Status Controller::reconcile_existing(Json datasource) {
       }
     }
   }
+  // The discard Job of the newest import run, when it is one reviewers rejected or returned and past retention.
+  std::optional<Json> discard;
+  if (type == "Import" && transfers) {
+    const TransferUpdate* newest = latest(*transfers, is_import);
+    for (const TransferUpdate* due : imports_to_discard(*transfers, options_.rejected_import_retention, clock_.now())) {
+      if (due != newest) continue;
+      ApiResponse read =
+          client_.get(resources::job().object_path(options_.storage_ns, discard_job_name(datasource, due->id)));
+      if (read.ok()) {
+        discard = read.body;
+      } else if (!read.not_found()) {
+        return Error{"read discard job of " + due->id + ": " + read.describe()};
+      }
+    }
+  }
   std::string previous_state = status_string(datasource, "dataState");
   Json final_status;
   Status written = write_status(ns, name, [&](const Json& fresh) {
     Json status = desired_status(fresh, options_, job ? &*job : nullptr, transfers ? &*transfers : nullptr, problem,
-                                 clock_.now(), release ? &*release : nullptr);
+                                 clock_.now(), release ? &*release : nullptr, discard ? &*discard : nullptr);
     if (type == "Uploaded" && feed_ != nullptr) {
       std::int64_t generation = integer(field(fresh, "metadata"), "generation", 0);
       if (registered) {

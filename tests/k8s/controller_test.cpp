@@ -259,6 +259,14 @@ TEST_F(ControllerTest, RejectedImportIsDiscardedByAJobOnceItsRetentionIsOver) {
   // Only the rejected run goes: the one still in review is kept, and nothing is released.
   EXPECT_TRUE(server_.object(kJobs, kImport + "-discard-" + waiting.substr(0, 12)).is_null());
   EXPECT_TRUE(server_.object(kJobs, kImport + "-release-" + run.substr(0, 12)).is_null());
+  EXPECT_EQ(condition(datasource(kImport), "Discarded")["reason"], "JobRunning");
+
+  server_.put_status(kJobs, discard, {{"succeeded", 1}, {"conditions", {{{"type", "Complete"}, {"status", "True"}}}}});
+  ASSERT_TRUE(controller_->reconcile("jupyterhub/" + kImport));
+  Json done = condition(datasource(kImport), "Discarded");
+  EXPECT_EQ(done["status"], "True");
+  EXPECT_EQ(done["reason"], "RetentionOver");
+  EXPECT_NE(done["message"].get<std::string>().find(run), std::string::npos);
 }
 
 TEST_F(ControllerTest, ARetentionOfZeroKeepsRejectedImports) {

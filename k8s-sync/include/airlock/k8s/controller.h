@@ -63,10 +63,11 @@ DesiredState desired_children(const Json& datasource, const ControllerOptions& o
 
 // The status a data source should have, given its import Job (null: none or not read) and transfers (null: unknown);
 // `problem` non-empty marks the Synced condition False; `now` stamps conditions whose status changes.
-// `release_job` is the Job releasing an import approved in review (null: none or not read).
+// `release_job` is the Job releasing an import approved in review, `discard_job` the one deleting the newest
+// import run that reviewers rejected or returned (null: none or not read).
 Json desired_status(const Json& datasource, const ControllerOptions& options, const Json* import_job,
                     const std::vector<TransferUpdate>* transfers, const std::string& problem, TimePoint now,
-                    const Json* release_job = nullptr);
+                    const Json* release_job = nullptr, const Json* discard_job = nullptr);
 
 // The import run an Import data source should release: the newest transfer of channel import, when reviewers
 // approved it (state approved; an import the policies approved is released by the importer and is `released`).
