@@ -86,28 +86,22 @@ std::string default_namespace() {
 }
 
 int run_import(const CommandSpec& spec, const ParsedArguments& arguments, Console& console) {
-  if (arguments.has("--release")) {  // k8s-sync's release Job: reviewers approved an escalated import
+  // k8s-sync's Jobs for an escalated import in quarantine: release it after the reviewers' approval, or delete it
+  // once a rejection's retention is over.
+  for (const bool release : {true, false}) {
+    const char* flag = release ? "--release" : "--discard";
+    if (!arguments.has(flag)) continue;
     if (!arguments.has("--output")) return usage_error(spec, "--output DIR is required", console);
-    runtime::Status released =
-        gateway::import::release_quarantined(arguments.value("--output"), arguments.value("--release"));
-    if (!released) {
-      console.err << "error: " << released.message() << "\n";
+    const std::string output = arguments.value("--output");
+    const std::string run = arguments.value(flag);
+    runtime::Status done =
+        release ? gateway::import::release_quarantined(output, run) : gateway::import::discard_quarantined(output, run);
+    if (!done) {
+      console.err << "error: " << done.message() << "\n";
       return 1;
     }
-    console.err << "released import " << arguments.value("--release") << " to " << arguments.value("--output")
-                << "/released\n";
-    return 0;
-  }
-  if (arguments.has("--discard")) {  // k8s-sync's discard Job: reviewers rejected an escalated import
-    if (!arguments.has("--output")) return usage_error(spec, "--output DIR is required", console);
-    runtime::Status discarded =
-        gateway::import::discard_quarantined(arguments.value("--output"), arguments.value("--discard"));
-    if (!discarded) {
-      console.err << "error: " << discarded.message() << "\n";
-      return 1;
-    }
-    console.err << "discarded import " << arguments.value("--discard") << " from " << arguments.value("--output")
-                << "/quarantine\n";
+    console.err << (release ? "released import " : "discarded import ") << run
+                << (release ? " to " + output + "/released\n" : " from " + output + "/quarantine\n");
     return 0;
   }
   std::string datasource_argument = arguments.value("--datasource");

@@ -987,40 +987,31 @@ Status Controller::reconcile_existing(Json datasource) {
     return applied;
   }
 
-  std::optional<Json> job;
-  if (type == "Import" && import_wanted(datasource)) {
-    ApiResponse read = client_.get(resources::job().object_path(options_.storage_ns, import_job_name(datasource)));
+  // A managed Job in the storage namespace, when it exists.
+  auto read_job = [&](const std::string& job_name, std::optional<Json>& into) -> Status {
+    ApiResponse read = client_.get(resources::job().object_path(options_.storage_ns, job_name));
     if (read.ok()) {
-      job = read.body;
+      into = read.body;
     } else if (!read.not_found()) {
-      return Error{"read job " + import_job_name(datasource) + ": " + read.describe()};
+      return Error{"read job " + job_name + ": " + read.describe()};
     }
-  }
+    return Status::ok();
+  };
+  std::optional<Json> job;
   std::optional<Json> release;
+  std::optional<Json> discard;
+  if (type == "Import" && import_wanted(datasource)) {
+    if (Status read = read_job(import_job_name(datasource), job); !read) return read;
+  }
   if (type == "Import" && transfers) {
     if (const TransferUpdate* run = import_awaiting_release(*transfers)) {
-      ApiResponse read =
-          client_.get(resources::job().object_path(options_.storage_ns, release_job_name(datasource, run->id)));
-      if (read.ok()) {
-        release = read.body;
-      } else if (!read.not_found()) {
-        return Error{"read release job of " + run->id + ": " + read.describe()};
-      }
+      if (Status read = read_job(release_job_name(datasource, run->id), release); !read) return read;
     }
-  }
-  // The discard Job of the newest import run, when it is one reviewers rejected or returned and past retention.
-  std::optional<Json> discard;
-  if (type == "Import" && transfers) {
+    // The discard Job of the newest import run, when reviewers rejected or returned it and its retention is over.
     const TransferUpdate* newest = latest(*transfers, is_import);
     for (const TransferUpdate* due : imports_to_discard(*transfers, options_.rejected_import_retention, clock_.now())) {
       if (due != newest) continue;
-      ApiResponse read =
-          client_.get(resources::job().object_path(options_.storage_ns, discard_job_name(datasource, due->id)));
-      if (read.ok()) {
-        discard = read.body;
-      } else if (!read.not_found()) {
-        return Error{"read discard job of " + due->id + ": " + read.describe()};
-      }
+      if (Status read = read_job(discard_job_name(datasource, due->id), discard); !read) return read;
     }
   }
   std::string previous_state = status_string(datasource, "dataState");
