@@ -21,8 +21,7 @@ namespace {
 using internal::kNanosPerSecond;
 using internal::kSecondsPerDay;
 
-// Concatenations larger than this are errors, so no expression can exhaust memory.
-constexpr std::size_t kMaxConcatenationBytes = 16u * 1024 * 1024;
+// List concatenations larger than this are errors, as string ones over kMaxConcatenationBytes are.
 constexpr std::size_t kMaxConcatenationElements = 16u * 1024 * 1024;
 // RE2's memory budget per compiled expression.
 constexpr std::int64_t kRegexMaxMemory = 8 << 20;

@@ -95,13 +95,18 @@ struct TextView {
 struct EvaluationScratch::State {
   // A matched rule; `owned_reason` holds a reason the evaluation computed, else `reason` points at a
   // constant or a fact.
+  static constexpr std::uint32_t kNoText = 0xffffffffu;
   struct MatchRecord {
     std::uint32_t id = 0;  // flat id in the plan
     bool has_reason = false;
     bool owned = false;
+    std::uint32_t text = kNoText;  // the reason was built by `+` into reason_texts[text]
     const Value* reason = nullptr;
     Value owned_reason;
-    const Value& reason_value() const { return owned ? owned_reason : *reason; }
+    const std::string& reason_text(const std::vector<std::string>& texts) const {
+      if (text != kNoText) return texts[text];
+      return (owned ? owned_reason : *reason).as_string();
+    }
   };
   struct ErrorRecord {
     std::uint32_t policy = 0;
@@ -116,6 +121,9 @@ struct EvaluationScratch::State {
   std::uint32_t epoch = 0;
   std::vector<std::uint32_t> applicable;
   std::vector<MatchRecord> matches;
+  // Reasons built by string `+` (FastExpressions::run_text), one per match; kept with their capacity from one
+  // decision to the next, so a warm scratch builds them without allocating.
+  std::vector<std::string> reason_texts;
   std::vector<std::uint32_t> order;  // indexes into matches, sorted
   std::vector<RuleRef> rules;
   std::vector<ErrorRecord> errors;
@@ -202,6 +210,20 @@ class FastExpressions {
   }
 
   std::uint64_t cost() const { return cost_; }
+
+  // run() of an expression whose value is built by string `+` (a `because`): the text goes into `text`,
+  // without a Value for each `+`, and the answer is nullptr. Otherwise (a non-string operand, an error, the
+  // budget) the Value run() gives. Charges what run() charges, in the same order.
+  const Value* run_text(ExprId root, std::string& text, Value& out) {
+    if (!is_concatenation(root)) return &run(root, out);
+    cost_ = 0;
+    exhausted_ = false;
+    text.clear();
+    const Value* value = nullptr;
+    const bool built = concatenate(root, text, out, value);
+    if (exhausted_) return &budget_error();
+    return built ? nullptr : value;
+  }
 
   // The value run() gives a `when` compiled to ConjunctTests, charging the same units in the same order;
   // nullopt when run() must answer instead: a test meets an error fact or a fact of another kind than the
@@ -313,6 +335,75 @@ class FastExpressions {
     }
     result = &range_ref;
     return true;
+  }
+
+  // A `+` of two operands that eval() would evaluate through call(): no memo, no fast form, children in range.
+  bool is_concatenation(ExprId id) const {
+    if (id >= program_.nodes.size()) return false;
+    const Node& node = program_.nodes[id];
+    if (node.op != Op::kCall || node.builtin != Builtin::kAdd || node.child_count != 2) return false;
+    if (static_cast<std::size_t>(node.first_child) + node.child_count > program_.children.size()) return false;
+    return plan_ == nullptr || id >= plan_->code.size() ||
+           (plan_->code[id].memo == kNoMemo && plan_->code[id].op == FastOp::kGeneric);
+  }
+
+  // eval() of `id` as text appended to `text` (empty on entry): true while every `+` on the left spine joins
+  // strings. Each `+` is visited as eval_node() and call() visit it: its unit, the left operand, the right
+  // operand, then both operands' costs. False with `value` what eval() gives at the first step that is not a
+  // plain join (an error, another kind, a limit), in the builtin's own words; the steps above it then only
+  // pass it on, as call() passes on its first operand's error, or finish the `+` as call() does.
+  bool concatenate(ExprId id, std::string& text, Value& out, const Value*& value) {
+    if (!is_concatenation(id)) {
+      const Value& leaf = eval(id, out);
+      if (leaf.kind() != Kind::kString) {
+        value = &leaf;
+        return false;
+      }
+      text.assign(leaf.as_string());
+      return true;
+    }
+    if (!charge(1)) {
+      value = &budget_error();
+      return false;
+    }
+    const Node& node = program_.nodes[id];
+    if (!concatenate(program_.child(node, 0), text, out, value)) {
+      if (value->is_error()) return false;
+      // The left operand is not a string: the rest of this `+` as call() does it.
+      const Value first = *value;
+      Value second_temp;
+      const Value& second = eval(program_.child(node, 1), second_temp);
+      if (second.is_error()) {
+        value = &forward(second, second_temp, out);
+        return false;
+      }
+      if (!charge(operand_cost(first) + operand_cost(second))) {
+        value = &budget_error();
+        return false;
+      }
+      const std::array<Value, 2> arguments = {first, second};
+      value = &check_size(out, call_builtin(Builtin::kAdd, arguments));
+      return false;
+    }
+    Value second_temp;
+    const Value& second = eval(program_.child(node, 1), second_temp);
+    if (second.is_error()) {
+      value = &forward(second, second_temp, out);
+      return false;
+    }
+    if (!charge(text.size() / 64 + operand_cost(second))) {  // operand_cost() of the left string
+      value = &budget_error();
+      return false;
+    }
+    const std::size_t joined = text.size() + second.as_string().size();
+    if (second.kind() == Kind::kString && joined <= kMaxConcatenationBytes && joined <= options_.max_value_size) {
+      text.append(second.as_string());
+      return true;
+    }
+    // Another kind, or a result over a limit: the builtin's answer and words.
+    const std::array<Value, 2> arguments = {Value::string(text), second};
+    value = &check_size(out, call_builtin(Builtin::kAdd, arguments));
+    return false;
   }
 
   const Value& eval(ExprId id, Value& out) {
@@ -1364,20 +1455,25 @@ class Judge {
     MatchRecord& record = state_.matches.back();
     record.id = id;
     if (rule.because != kNoExpr) {
+      const auto index = static_cast<std::uint32_t>(state_.matches.size() - 1);
+      if (state_.reason_texts.size() <= index) state_.reason_texts.resize(index + 1);
       Value temp;
-      const Value& reason = expressions_.run(rule.because, temp);
-      if (reason.kind() == Kind::kString) {
+      const Value* reason = expressions_.run_text(rule.because, state_.reason_texts[index], temp);
+      if (reason == nullptr) {  // built by `+` into reason_texts[index]
         record.has_reason = true;
-        if (&reason == &temp) {
+        record.text = index;
+      } else if (reason->kind() == Kind::kString) {
+        record.has_reason = true;
+        if (reason == &temp) {
           record.owned = true;
           record.owned_reason = std::move(temp);
         } else {
-          record.reason = &reason;
+          record.reason = reason;
         }
       } else {
-        std::string message = reason.is_error()
-                                  ? reason.as_string()
-                                  : "`because` must be a string, got " + std::string(kind_name(reason.kind()));
+        std::string message = reason->is_error()
+                                  ? reason->as_string()
+                                  : "`because` must be a string, got " + std::string(kind_name(reason->kind()));
         record_error(planned.policy, &rule_name(program_, planned), std::move(message), &planned.location);
       }
     }
@@ -1423,8 +1519,8 @@ OutcomeSummary summarise(const EvaluationPlan& plan, State& s) {
     if (ra.group != rb.group) return ra.group < rb.group;
     // Only hand-built programs repeat a (policy, rule, effect): then the reference orders by reason, location.
     static const std::string kNoReason;
-    const std::string& reason_a = a.has_reason ? a.reason_value().as_string() : kNoReason;
-    const std::string& reason_b = b.has_reason ? b.reason_value().as_string() : kNoReason;
+    const std::string& reason_a = a.has_reason ? a.reason_text(s.reason_texts) : kNoReason;
+    const std::string& reason_b = b.has_reason ? b.reason_text(s.reason_texts) : kNoReason;
     return std::tie(reason_a, ra.location) < std::tie(reason_b, rb.location);
   });
   s.rules.clear();
@@ -1504,7 +1600,7 @@ void build_decision(const Program& program, const EvaluationPlan& plan, const St
     matched.rule.assign(rule_name(program, planned));
     matched.effect = rule_of(program, planned).effect;
     if (record.has_reason) {
-      matched.reason.assign(record.reason_value().as_string());
+      matched.reason.assign(record.reason_text(s.reason_texts));
     } else {
       matched.reason.clear();
     }

@@ -859,6 +859,73 @@ TEST(Differential, CompiledConjunctionsChargeTheReferenceCostAtEveryBudget) {
   }
 }
 
+// A `because` built by string `+` is joined into one buffer, without a Value per `+`. It must charge what the
+// tree charges (each `+`'s unit, its operands, then their costs, a string's growing with its length), and give
+// the reference's error, in its words, at the first `+` that is not a join of two strings.
+TEST(Differential, ReasonsBuiltByPlusChargeTheReferenceCostAtEveryBudget) {
+  ProgramBuilder b;
+  const std::string long_text(100, 'x');  // two strings of it cost 1 unit each, joined 3
+  auto add = [&](ExprId left, ExprId right) { return b.call(Builtin::kAdd, {left, right}); };
+  auto text = [&](const char* value) { return b.string(value); };
+  // One node in two reasons is memoised: the chains around it take its memo.
+  const ExprId shared = add(text("shared "), b.fact("file.type"));
+  std::vector<std::pair<std::string, ExprId>> reasons = {
+      {"left_nested",
+       add(add(add(text("the type ("), b.fact("file.type")), text(") is ")), b.fact("transfer.workspace"))},
+      {"right_nested", add(text("to "), add(b.fact("transfer.workspace"), text(" only")))},
+      {"converted",
+       add(add(text("n="), b.call(Builtin::kToString, {b.fact("content.nhs_numbers")})), text(" numbers"))},
+      {"long", add(add(b.string(long_text), b.fact("file.type")), b.string(long_text))},
+      {"number_first", add(add(b.fact("content.nhs_numbers"), text("x")), text("y"))},
+      {"number_inside", add(add(text("a"), b.fact("content.nhs_numbers")), text("b"))},
+      {"unset_fact", add(add(text("to "), b.fact("destination.name")), text("!"))},
+      {"lists", add(add(b.list({text("a")}), b.list({text("b")})), text("c"))},
+      {"memo_a", add(shared, text(" a"))},
+      {"memo_b", add(add(shared, text(" b")), b.fact("file.type"))},
+      {"one_string", b.fact("file.type")},
+  };
+  Policy& policy = b.policy("gate", kChannelAny);
+  for (const auto& [name, because] : reasons) {
+    policy.rules.push_back(ProgramBuilder::rule(name, Effect::kApprove, kNoExpr, kNoExpr, because));
+  }
+  finalize_program(b.program());
+
+  std::vector<Facts> cases;
+  for (const char* type : {"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}) {
+    Facts facts;
+    EXPECT_TRUE(facts.set("file.type", Value::string(type)).is_ok());
+    EXPECT_TRUE(facts.set("transfer.workspace", Value::string("ws-0042")).is_ok());
+    EXPECT_TRUE(facts.set("content.nhs_numbers", Value::integer(3)).is_ok());
+    cases.push_back(std::move(facts));
+  }
+  Facts error_fact = cases.front();
+  error_fact.set(FactSchema::standard().find("transfer.workspace").value(), Value::error("no workspace"));
+  cases.push_back(std::move(error_fact));
+  Facts destination = cases.back();
+  EXPECT_TRUE(destination.set("destination.name", Value::string("partner-1")).is_ok());
+  cases.push_back(std::move(destination));
+  cases.emplace_back();  // nothing set
+
+  EvaluationScratch scratch;
+  for (std::size_t c = 0; c < cases.size(); ++c) {
+    for (std::uint64_t budget = 1; budget <= 120; ++budget) {
+      EvaluationOptions options;
+      options.cost_budget = budget;
+      expect_same(b.program(), cases[c], options, scratch,
+                  "case " + std::to_string(c) + " budget " + std::to_string(budget));
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+    // Values over a size limit: the limit's error at the `+` that crosses it.
+    for (std::uint64_t limit : {5u, 20u, 104u, 250u}) {
+      EvaluationOptions options;
+      options.max_value_size = limit;
+      expect_same(b.program(), cases[c], options, scratch,
+                  "case " + std::to_string(c) + " max_value_size " + std::to_string(limit));
+    }
+    expect_same(b.program(), cases[c], EvaluationOptions{}, scratch, "case " + std::to_string(c));
+  }
+}
+
 TEST(Differential, W2ShapedRuleSetsAgreeWithTheReference) {
   Generator generator(4242);
   EvaluationScratch scratch;

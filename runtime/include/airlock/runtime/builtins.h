@@ -16,6 +16,9 @@
 
 namespace airlock::runtime {
 
+// A string or bytes `+` whose result would be larger than this is an error, so no expression can exhaust memory.
+inline constexpr std::size_t kMaxConcatenationBytes = 16u * 1024 * 1024;
+
 enum class Builtin : std::uint16_t {
   kNone,
   // Operators.
