@@ -44,21 +44,29 @@ InspectionReport direct(const std::string& data, std::size_t chunk) {
   return pipeline.report();
 }
 
-InspectionReport through(InspectionExecutor& executor, const std::string& data, std::size_t chunk,
-                         bool lanes = false) {
+// A pipeline over `data` fed by `feed_all` through an InspectionFeed of `executor`; its report once every byte
+// has arrived.
+InspectionReport fed(InspectionExecutor& executor, const std::string& data, bool lanes,
+                     const std::function<void(InspectionFeed&)>& feed_all) {
   InspectionOptions options = csv_options(data.size());
   if (lanes) options.run_both = executor.run_both_function();
   InspectionPipeline pipeline(options);
   {
     InspectionFeed feed(executor, pipeline);
-    for (std::size_t at = 0; at < data.size(); at += chunk) {
-      EXPECT_TRUE(feed.update({data.data() + at, std::min(chunk, data.size() - at)}).is_ok());
-    }
+    feed_all(feed);
     EXPECT_TRUE(feed.drain().is_ok());
     EXPECT_EQ(pipeline.bytes_received(), data.size());
   }
   EXPECT_TRUE(pipeline.finish("/nonexistent").is_ok());
   return pipeline.report();
+}
+
+InspectionReport through(InspectionExecutor& executor, const std::string& data, std::size_t chunk, bool lanes = false) {
+  return fed(executor, data, lanes, [&](InspectionFeed& feed) {
+    for (std::size_t at = 0; at < data.size(); at += chunk) {
+      EXPECT_TRUE(feed.update({data.data() + at, std::min(chunk, data.size() - at)}).is_ok());
+    }
+  });
 }
 
 void expect_same(const InspectionReport& got, const InspectionReport& want) {
@@ -218,9 +226,7 @@ TEST(InspectionExecutor, APipelineErrorReachesTheCallerAndSticks) {
 // caller's buffer would see garbage.
 InspectionReport handed_over(InspectionExecutor& executor, const std::string& data, std::size_t buffer_bytes,
                              std::size_t copy_every = 0) {
-  InspectionPipeline pipeline(csv_options(data.size()));
-  {
-    InspectionFeed feed(executor, pipeline);
+  return fed(executor, data, /*lanes=*/false, [&](InspectionFeed& feed) {
     std::vector<char> buffer(buffer_bytes);
     std::size_t piece = 0;
     for (std::size_t at = 0; at < data.size(); at += buffer_bytes, ++piece) {
@@ -234,11 +240,7 @@ InspectionReport handed_over(InspectionExecutor& executor, const std::string& da
       EXPECT_GE(buffer.size(), buffer_bytes);
       std::fill(buffer.begin(), buffer.end(), '#');
     }
-    EXPECT_TRUE(feed.drain().is_ok());
-    EXPECT_EQ(pipeline.bytes_received(), data.size());
-  }
-  EXPECT_TRUE(pipeline.finish("/nonexistent").is_ok());
-  return pipeline.report();
+  });
 }
 
 TEST(InspectionExecutor, HandedOverBuffersReachThePipelineInOrderWithCopiedBytes) {

@@ -321,6 +321,19 @@ void expect_same(const Program& program, const Facts& facts, const EvaluationOpt
   EXPECT_EQ(summary.error_count, expected.errors.size()) << context;
 }
 
+// expect_same() at every cost budget from 1 to `max_budget`, then without a budget: where the budget runs
+// out, and what was charged before it, must be the reference's.
+void expect_same_at_every_budget(const Program& program, const Facts& facts, std::uint64_t max_budget,
+                                 EvaluationScratch& scratch, const std::string& context) {
+  for (std::uint64_t budget = 1; budget <= max_budget; ++budget) {
+    EvaluationOptions options;
+    options.cost_budget = budget;
+    expect_same(program, facts, options, scratch, context + " budget " + std::to_string(budget));
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+  expect_same(program, facts, EvaluationOptions{}, scratch, context);
+}
+
 TEST(Differential, RandomProgramsAgreeWithTheReference) {
   Generator generator(20261129);
   EvaluationScratch scratch;
@@ -848,14 +861,8 @@ TEST(Differential, CompiledConjunctionsChargeTheReferenceCostAtEveryBudget) {
 
   EvaluationScratch scratch;
   for (std::size_t c = 0; c < cases.size(); ++c) {
-    for (std::uint64_t budget = 1; budget <= 40; ++budget) {
-      EvaluationOptions options;
-      options.cost_budget = budget;
-      expect_same(b.program(), cases[c], options, scratch,
-                  "case " + std::to_string(c) + " budget " + std::to_string(budget));
-      if (::testing::Test::HasFatalFailure()) return;
-    }
-    expect_same(b.program(), cases[c], EvaluationOptions{}, scratch, "case " + std::to_string(c));
+    expect_same_at_every_budget(b.program(), cases[c], 40, scratch, "case " + std::to_string(c));
+    if (::testing::Test::HasFatalFailure()) return;
   }
 }
 
@@ -908,13 +915,8 @@ TEST(Differential, ReasonsBuiltByPlusChargeTheReferenceCostAtEveryBudget) {
 
   EvaluationScratch scratch;
   for (std::size_t c = 0; c < cases.size(); ++c) {
-    for (std::uint64_t budget = 1; budget <= 120; ++budget) {
-      EvaluationOptions options;
-      options.cost_budget = budget;
-      expect_same(b.program(), cases[c], options, scratch,
-                  "case " + std::to_string(c) + " budget " + std::to_string(budget));
-      if (::testing::Test::HasFatalFailure()) return;
-    }
+    expect_same_at_every_budget(b.program(), cases[c], 120, scratch, "case " + std::to_string(c));
+    if (::testing::Test::HasFatalFailure()) return;
     // Values over a size limit: the limit's error at the `+` that crosses it.
     for (std::uint64_t limit : {5u, 20u, 104u, 250u}) {
       EvaluationOptions options;
@@ -922,7 +924,6 @@ TEST(Differential, ReasonsBuiltByPlusChargeTheReferenceCostAtEveryBudget) {
       expect_same(b.program(), cases[c], options, scratch,
                   "case " + std::to_string(c) + " max_value_size " + std::to_string(limit));
     }
-    expect_same(b.program(), cases[c], EvaluationOptions{}, scratch, "case " + std::to_string(c));
   }
 }
 
