@@ -375,14 +375,11 @@ class FastExpressions {
       const Value& second = eval(program_.child(node, 1), second_temp);
       if (second.is_error()) {
         value = &forward(second, second_temp, out);
-        return false;
-      }
-      if (!charge(operand_cost(first) + operand_cost(second))) {
+      } else if (!charge(operand_cost(first) + operand_cost(second))) {
         value = &budget_error();
-        return false;
+      } else {
+        value = &add_values(first, second, out);
       }
-      const std::array<Value, 2> arguments = {first, second};
-      value = &check_size(out, call_builtin(Builtin::kAdd, arguments));
       return false;
     }
     Value second_temp;
@@ -401,9 +398,14 @@ class FastExpressions {
       return true;
     }
     // Another kind, or a result over a limit: the builtin's answer and words.
-    const std::array<Value, 2> arguments = {Value::string(text), second};
-    value = &check_size(out, call_builtin(Builtin::kAdd, arguments));
+    value = &add_values(Value::string(text), second, out);
     return false;
+  }
+
+  // What call() answers for a `+` once both operands are charged: the builtin's result within the size limit.
+  const Value& add_values(const Value& first, const Value& second, Value& out) {
+    const std::array<Value, 2> arguments = {first, second};
+    return check_size(out, call_builtin(Builtin::kAdd, arguments));
   }
 
   const Value& eval(ExprId id, Value& out) {

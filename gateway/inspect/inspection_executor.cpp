@@ -213,9 +213,7 @@ Status InspectionFeed::update(std::span<const char> bytes) {
     pending.insert(pending.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(take));
     bytes = bytes.subspan(take);
     if (pending.size() >= batch) {
-      Status status = submit(state_, pending, pending.size());
-      pending.clear();
-      if (!status) return status;
+      if (Status status = submit_pending(state_); !status) return status;
     }
   }
   std::lock_guard lock(state_->shared->mutex);
@@ -228,12 +226,7 @@ Status InspectionFeed::hand_over(std::vector<char>& buffer, std::size_t size) {
   if (state_->shared->workers.empty() || size < state_->shared->options.batch_bytes / 4) {
     return update({buffer.data(), size});
   }
-  std::vector<char>& pending = state_->pending;
-  if (!pending.empty()) {
-    Status status = submit(state_, pending, pending.size());
-    pending.clear();
-    if (!status) return status;
-  }
+  if (Status status = submit_pending(state_); !status) return status;  // bytes given to update() go first
   const std::size_t capacity = buffer.size();
   Status status = submit(state_, buffer, size);
   if (buffer.size() < capacity) buffer.resize(capacity);
@@ -242,9 +235,14 @@ Status InspectionFeed::hand_over(std::vector<char>& buffer, std::size_t size) {
   return state_->error;
 }
 
+Status InspectionFeed::submit_pending(const std::shared_ptr<State>& feed) {
+  Status status = submit(feed, feed->pending, feed->pending.size());
+  feed->pending.clear();
+  return status;
+}
+
 Status InspectionFeed::drain() {
-  Status submitted = submit(state_, state_->pending, state_->pending.size());
-  state_->pending.clear();
+  Status submitted = submit_pending(state_);
   std::unique_lock lock(state_->shared->mutex);
   state_->progress.wait(lock, [&] { return !state_->scheduled; });
   if (!state_->error) return state_->error;
