@@ -124,6 +124,13 @@ struct EvaluationScratch::State {
   // Reasons built by string `+` (FastExpressions::run_text), one per match; kept with their capacity from one
   // decision to the next, so a warm scratch builds them without allocating.
   std::vector<std::string> reason_texts;
+  // The right operand of `a.endsWith(b + c)` and the like, joined without a Value (FastExpressions::text_test),
+  // one per nesting level.
+  std::array<std::string, 4> operand_texts;
+  // Elements a smaller Decision gave up, kept with their strings' capacity for the next larger one.
+  std::vector<MatchedRule> spare_rules;
+  std::vector<EvaluationError> spare_errors;
+  std::vector<std::string> spare_roles;
   std::vector<std::uint32_t> order;  // indexes into matches, sorted
   std::vector<RuleRef> rules;
   std::vector<ErrorRecord> errors;
@@ -159,6 +166,7 @@ struct EvaluationScratch::State {
   std::array<ListView, 5> views;
   std::uint32_t next_view = 0;
   Value true_value = Value::boolean(true);
+  Value empty_list = Value::list({});
   Value false_value = Value::boolean(false);
   Value budget_error;
 };
@@ -173,6 +181,13 @@ namespace {
 using State = EvaluationScratch::State;
 using MatchRecord = State::MatchRecord;
 using ErrorRecord = State::ErrorRecord;
+
+// Whether the plan's fast forms, plan constants, compiled conjunctions and index may be used under these options.
+// The plan was built under the default size limit: under a smaller one the reference fails where they would not
+// (a constant built through a value over the limit, a constant list longer than it), so it is judged without them.
+bool plan_applies(const EvaluationOptions& options) {
+  return options.max_value_size >= EvaluationOptions{}.max_value_size;
+}
 
 // Evaluates expressions. eval() returns a reference to the result: a program constant, a fact, a
 // local, a value in the scratch (true, false, the budget error), or the caller's `out`, which it
@@ -219,10 +234,9 @@ class FastExpressions {
     cost_ = 0;
     exhausted_ = false;
     text.clear();
-    const Value* value = nullptr;
-    const bool built = concatenate(root, text, out, value);
+    const Value* value = append_concatenation(root, text, out);
     if (exhausted_) return &budget_error();
-    return built ? nullptr : value;
+    return value;
   }
 
   // The value run() gives a `when` compiled to ConjunctTests, charging the same units in the same order;
@@ -338,71 +352,108 @@ class FastExpressions {
   }
 
   // A `+` of two operands that eval() would evaluate through call(): no memo, no fast form, children in range.
-  bool is_concatenation(ExprId id) const {
+  bool is_concatenation(ExprId id) const { return is_generic_call(id, Builtin::kAdd, 2); }
+
+  // `string(x)` that eval() would evaluate through call_one().
+  bool is_string_conversion(ExprId id) const { return is_generic_call(id, Builtin::kToString, 1); }
+
+  bool is_generic_call(ExprId id, Builtin builtin, std::uint32_t child_count) const {
     if (id >= program_.nodes.size()) return false;
     const Node& node = program_.nodes[id];
-    if (node.op != Op::kCall || node.builtin != Builtin::kAdd || node.child_count != 2) return false;
+    if (node.op != Op::kCall || node.builtin != builtin || node.child_count != child_count) return false;
     if (static_cast<std::size_t>(node.first_child) + node.child_count > program_.children.size()) return false;
     return plan_ == nullptr || id >= plan_->code.size() ||
            (plan_->code[id].memo == kNoMemo && plan_->code[id].op == FastOp::kGeneric);
   }
 
-  // eval() of `id` as text appended to `text` (empty on entry): true while every `+` on the left spine joins
-  // strings. Each `+` is visited as eval_node() and call() visit it: its unit, the left operand, the right
-  // operand, then both operands' costs. False with `value` what eval() gives at the first step that is not a
-  // plain join (an error, another kind, a limit), in the builtin's own words; the steps above it then only
-  // pass it on, as call() passes on its first operand's error, or finish the `+` as call() does.
-  bool concatenate(ExprId id, std::string& text, Value& out, const Value*& value) {
-    if (!is_concatenation(id)) {
-      const Value& leaf = eval(id, out);
-      if (leaf.kind() != Kind::kString) {
-        value = &leaf;
-        return false;
-      }
-      text.assign(leaf.as_string());
-      return true;
-    }
-    if (!charge(1)) {
-      value = &budget_error();
-      return false;
-    }
+  // eval() of `id` appended to `text` as text: nullptr when its value is a string (appended), else what
+  // eval() gives (an error, another kind, the budget error), with `text` as it was on entry. A `+` of
+  // strings and `string()` of a number are joined in `text` without a Value for each step, charging what
+  // eval_node() and call() charge, in the same order, and checking the same limits at the same steps.
+  const Value* append_text(ExprId id, std::string& text, Value& out) {
+    if (is_concatenation(id)) return append_concatenation(id, text, out);
+    if (is_string_conversion(id)) return append_conversion(id, text, out);
+    const Value& value = eval(id, out);
+    if (value.kind() != Kind::kString) return &value;
+    text.append(value.as_string());
+    return nullptr;
+  }
+
+  // A `+` as eval_node() and call() visit it: its unit, the left operand, the right operand, both operands'
+  // costs, then the builtin's limits. At the first step that is not a join of strings, the builtin's answer.
+  const Value* append_concatenation(ExprId id, std::string& text, Value& out) {
+    if (!charge(1)) return &budget_error();
     const Node& node = program_.nodes[id];
-    if (!concatenate(program_.child(node, 0), text, out, value)) {
-      if (value->is_error()) return false;
+    const std::size_t start = text.size();
+    const Value* left = append_text(program_.child(node, 0), text, out);
+    if (left != nullptr) {
+      if (left->is_error()) return left;
       // The left operand is not a string: the rest of this `+` as call() does it.
-      const Value first = *value;
+      const Value first = *left;
       Value second_temp;
       const Value& second = eval(program_.child(node, 1), second_temp);
-      if (second.is_error()) {
-        value = &forward(second, second_temp, out);
-      } else if (!charge(operand_cost(first) + operand_cost(second))) {
-        value = &budget_error();
-      } else {
-        value = &add_values(first, second, out);
+      if (second.is_error()) return &forward(second, second_temp, out);
+      if (!charge(operand_cost(first) + operand_cost(second))) return &budget_error();
+      return &add_values(first, second, out);
+    }
+    const std::size_t middle = text.size();
+    const Value* right = append_text(program_.child(node, 1), text, out);
+    const std::size_t left_size = middle - start;
+    if (right != nullptr) {
+      if (!right->is_error() && charge(left_size / 64 + operand_cost(*right))) {  // operand_cost() of the left
+        const Value first = Value::string(text.substr(start, left_size));
+        text.resize(start);
+        return &add_values(first, *right, out);
       }
-      return false;
+      text.resize(start);
+      return right->is_error() ? right : &budget_error();
     }
-    Value second_temp;
-    const Value& second = eval(program_.child(node, 1), second_temp);
-    if (second.is_error()) {
-      value = &forward(second, second_temp, out);
-      return false;
+    const std::size_t right_size = text.size() - middle;
+    if (!charge(left_size / 64 + right_size / 64)) {
+      text.resize(start);
+      return &budget_error();
     }
-    if (!charge(text.size() / 64 + operand_cost(second))) {  // operand_cost() of the left string
-      value = &budget_error();
-      return false;
+    const std::size_t joined = left_size + right_size;
+    if (joined <= kMaxConcatenationBytes && joined <= options_.max_value_size) return nullptr;
+    // A result over a limit: the builtin's answer and words.
+    const Value first = Value::string(text.substr(start, left_size));
+    const Value second = Value::string(text.substr(middle));
+    text.resize(start);
+    return &add_values(first, second, out);
+  }
+
+  // `string(x)` as eval_node() and call_one() visit it; an int or uint is written as digits.
+  const Value* append_conversion(ExprId id, std::string& text, Value& out) {
+    if (!charge(1)) return &budget_error();
+    const Node& node = program_.nodes[id];
+    const Value& argument = eval(program_.child(node, 0), out);
+    if (argument.is_error()) return &argument;
+    if (!charge(operand_cost(argument))) return &budget_error();
+    if (argument.kind() == Kind::kInt || argument.kind() == Kind::kUint) {
+      std::array<char, 24> digits{};
+      const auto written = argument.kind() == Kind::kInt
+                               ? std::to_chars(digits.data(), digits.data() + digits.size(), argument.as_int())
+                               : std::to_chars(digits.data(), digits.data() + digits.size(), argument.as_uint());
+      const auto size = static_cast<std::size_t>(written.ptr - digits.data());
+      if (size <= options_.max_value_size) {  // else check_size() words the error
+        text.append(digits.data(), size);
+        return nullptr;
+      }
     }
-    const std::size_t joined = text.size() + second.as_string().size();
-    if (second.kind() == Kind::kString && joined <= kMaxConcatenationBytes && joined <= options_.max_value_size) {
-      text.append(second.as_string());
-      return true;
-    }
-    // Another kind, or a result over a limit: the builtin's answer and words.
-    value = &add_values(Value::string(text), second, out);
-    return false;
+    const Value copy = &argument == &out ? std::move(out) : argument;
+    const Value& value = check_size(out, call_builtin(Builtin::kToString, std::span<const Value>(&copy, 1)));
+    if (value.kind() != Kind::kString) return &value;
+    text.append(value.as_string());
+    return nullptr;
   }
 
   // What call() answers for a `+` once both operands are charged: the builtin's result within the size limit.
+  // Whether a byte may begin or end Unicode white space: ASCII white space, or any byte of a longer code point.
+  static bool may_be_space(char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte >= 0x80 || byte == ' ' || (byte >= '\t' && byte <= '\r');
+  }
+
   const Value& add_values(const Value& first, const Value& second, Value& out) {
     const std::array<Value, 2> arguments = {first, second};
     return check_size(out, call_builtin(Builtin::kAdd, arguments));
@@ -632,33 +683,71 @@ class FastExpressions {
   }
 
   const Value& call(const Node& node, Value& out) {
-    constexpr std::uint32_t kInlineArguments = 4;
     if (node.child_count == 2) {
       Value first_temp;
       const Value& first = eval(program_.child(node, 0), first_temp);
       if (first.is_error()) return forward(first, first_temp, out);
+      if (is_text_test(node.builtin) && text_depth_ < state_.operand_texts.size() &&
+          is_concatenation(program_.child(node, 1))) {
+        return text_test(node, first, out);
+      }
       const Value& second = eval(program_.child(node, 1), out);
       if (second.is_error()) return second;
-      if (!charge(operand_cost(first) + operand_cost(second))) return budget_error();
-      if (node.builtin == Builtin::kIn && plan_ != nullptr) {  // `x in L` with L known to the plan: its hash set
-        const FastNode& fast = plan_->code[static_cast<ExprId>(&node - program_.nodes.data())];
-        if (fast.op == FastOp::kInKnownList) {
-          const ConstantSet& set = plan_->sets[fast.aux];
-          if (first.kind() == Kind::kString) return boolean(set.strings.contains(first.as_string()));
-          if (first.kind() == Kind::kInt) return boolean(set.ints.contains(first.as_int()));
-        }
-      }
-      bool result = false;
-      if (direct_builtin(node.builtin, first, second, result)) return boolean(result);
-      if (node.builtin == Builtin::kGlob && first.kind() == Kind::kString && second.kind() == Kind::kString) {
-        if (const GlobPattern* glob = cached_glob(second)) {
-          return boolean(glob->match(first.as_string(), state_.glob_buffers));
-        }
-      }
-      const std::array<Value, 2> arguments = {first, second};
-      return check_size(out, call_builtin(node.builtin, arguments));
+      return call_two(node, first, second, out);
     }
     if (node.child_count == 1) return call_one(node, out);
+    return call_many(node, out);
+  }
+
+  static bool is_text_test(Builtin builtin) {
+    return builtin == Builtin::kStartsWith || builtin == Builtin::kEndsWith || builtin == Builtin::kContains;
+  }
+
+  // `a.endsWith(b + c)`, `startsWith` or `contains` with a `+` for the part: the part is joined in a buffer of
+  // the scratch (append_text) instead of a new string Value, then tested as call() tests it, at the same cost.
+  const Value& text_test(const Node& node, const Value& first, Value& out) {
+    std::string& text = state_.operand_texts[text_depth_];
+    text.clear();
+    ++text_depth_;
+    const Value* second = append_text(program_.child(node, 1), text, out);
+    --text_depth_;
+    if (second != nullptr) return second->is_error() ? *second : call_two(node, first, *second, out);
+    if (!charge(operand_cost(first) + text.size() / 64)) return budget_error();
+    if (first.kind() != Kind::kString) {  // the builtin's words
+      const std::array<Value, 2> arguments = {first, Value::string(text)};
+      return check_size(out, call_builtin(node.builtin, arguments));
+    }
+    const std::string_view whole = first.as_string();
+    return boolean(node.builtin == Builtin::kContains     ? whole.find(text) != std::string_view::npos
+                   : node.builtin == Builtin::kStartsWith ? whole.starts_with(text)
+                                                          : whole.ends_with(text));
+  }
+
+  // call() of two operands once both are evaluated without an error.
+  const Value& call_two(const Node& node, const Value& first, const Value& second, Value& out) {
+    if (!charge(operand_cost(first) + operand_cost(second))) return budget_error();
+    if (node.builtin == Builtin::kIn && plan_ != nullptr) {  // `x in L` with L known to the plan: its hash set
+      const FastNode& fast = plan_->code[static_cast<ExprId>(&node - program_.nodes.data())];
+      if (fast.op == FastOp::kInKnownList) {
+        const ConstantSet& set = plan_->sets[fast.aux];
+        if (first.kind() == Kind::kString) return boolean(set.strings.contains(first.as_string()));
+        if (first.kind() == Kind::kInt) return boolean(set.ints.contains(first.as_int()));
+      }
+    }
+    bool result = false;
+    if (direct_builtin(node.builtin, first, second, result)) return boolean(result);
+    if (node.builtin == Builtin::kGlob && first.kind() == Kind::kString && second.kind() == Kind::kString) {
+      if (const GlobPattern* glob = cached_glob(second)) {
+        return boolean(glob->match(first.as_string(), state_.glob_buffers));
+      }
+    }
+    const std::array<Value, 2> arguments = {first, second};
+    return check_size(out, call_builtin(node.builtin, arguments));
+  }
+
+  // call() of three or more operands, or none.
+  const Value& call_many(const Node& node, Value& out) {
+    constexpr std::uint32_t kInlineArguments = 4;
     if (node.child_count <= kInlineArguments) {
       std::array<Value, kInlineArguments> arguments;
       std::uint64_t units = 0;
@@ -715,6 +804,14 @@ class FastExpressions {
           if (lowered[i] >= 'A' && lowered[i] <= 'Z') lowered[i] = static_cast<char>(lowered[i] - 'A' + 'a');
         }
         return set(out, Value::string(std::move(lowered)));
+      }
+      case Builtin::kTrim: {
+        if (argument.kind() != Kind::kString) break;
+        const std::string& text = argument.as_string();
+        if (text.size() > options_.max_value_size) break;  // check_size() words the error
+        // Nothing to trim when both ends are ASCII and not white space: the same value.
+        if (text.empty() || (!may_be_space(text.front()) && !may_be_space(text.back()))) return argument;
+        break;
       }
       default: break;
     }
@@ -1017,6 +1114,8 @@ class FastExpressions {
     Value first_error;
     std::size_t matched = 0;
     List results;
+    // A filter that has kept every element so far: its result is the range itself, with no new list.
+    bool whole = !over_map && kept == nullptr;
     for (std::size_t i = 0; i < count; ++i) {
       bool result = false;
       if (texts[i].is_text) {
@@ -1060,10 +1159,16 @@ class FastExpressions {
           break;
         case Macro::kExistsOne: matched += result ? 1 : 0; break;
         default:
-          if (!result) break;
           if (kept != nullptr) {
-            ++*kept;
-          } else {
+            *kept += result ? 1 : 0;
+          } else if (whole) {
+            if (result) break;
+            whole = false;  // the first element left out: the list so far is the elements before it
+            if (i > 0) {
+              results.reserve(count - 1);
+              results.assign(items, items + i);
+            }
+          } else if (result) {
             if (results.empty()) results.reserve(count - i);
             results.push_back(over_map ? range.as_map()[i].first : items[i]);
           }
@@ -1078,6 +1183,8 @@ class FastExpressions {
       case Macro::kExistsOne: return boolean(matched == 1);
       default:
         if (kept != nullptr) return boolean(true);
+        if (whole) return set(out, Value(range));  // the same elements: the same immutable list
+        if (results.empty()) return state_.empty_list;
         return set(out, Value::list(std::move(results)));
     }
   }
@@ -1272,6 +1379,7 @@ class FastExpressions {
   std::size_t fact_count_;
   std::uint64_t cost_ = 0;
   bool exhausted_ = false;
+  std::uint32_t text_depth_ = 0;       // operand_texts in use
   const char* lowered_for_ = nullptr;  // the element whose lower-case form state_.lowered holds
 };
 
@@ -1299,8 +1407,9 @@ class Judge {
         plan_(plan),
         facts_(facts),
         state_(state),
-        expressions_(program, &plan, facts, options, state) {
-    use_index_ = index_is_exact(options);
+        fast_(plan_applies(options)),
+        expressions_(program, fast_ ? &plan : nullptr, facts, options, state) {
+    use_index_ = fast_ && index_is_exact(options);
   }
 
   void run() {
@@ -1439,7 +1548,7 @@ class Judge {
     const PlannedRule& planned = plan_.rules[id];
     if (planned.when != kNoExpr) {
       std::optional<bool> when;
-      if (planned.when_tests.count != 0) {
+      if (fast_ && planned.when_tests.count != 0) {
         when = expressions_.conjunction(&plan_.conjuncts[planned.when_tests.first], planned.when_tests.count);
       }
       if (!when.has_value()) when = condition(planned, planned.when, "when");
@@ -1498,6 +1607,7 @@ class Judge {
   const EvaluationPlan& plan_;
   const Facts& facts_;
   State& state_;
+  const bool fast_;  // the plan's fast forms and compiled conjunctions apply (plan_applies())
   FastExpressions expressions_;
   bool use_index_ = true;
 };
@@ -1586,14 +1696,32 @@ void append_item(std::string& summary, const Item& item, bool& first) {
   first = false;
 }
 
+// Resizes `items` to `size`. The elements a shrink would destroy are moved into `spare`, and a growth takes
+// them back, so their strings keep their capacity from one decision to the next.
+template <typename T>
+void resize_keeping(std::vector<T>& items, std::size_t size, std::vector<T>& spare) {
+  while (items.size() > size) {
+    spare.push_back(std::move(items.back()));
+    items.pop_back();
+  }
+  while (items.size() < size) {
+    if (spare.empty()) {
+      items.emplace_back();
+    } else {
+      items.push_back(std::move(spare.back()));
+      spare.pop_back();
+    }
+  }
+}
+
 // The Decision in the reference's words, from the summary and the records in the scratch, written into
-// `decision` with assign() and resize() only, so that its strings and vectors keep their capacity from one
-// decision to the next: a warmed-up Decision takes no allocation here.
-void build_decision(const Program& program, const EvaluationPlan& plan, const State& s, const OutcomeSummary& summary,
+// `decision` with assign() and resize_keeping() only, so that its strings and vectors keep their capacity from
+// one decision to the next: a warmed-up Decision takes no allocation here.
+void build_decision(const Program& program, const EvaluationPlan& plan, State& s, const OutcomeSummary& summary,
                     Decision& decision) {
   decision.policy_set.assign(program.policy_set);
   decision.outcome = summary.outcome;
-  decision.rules.resize(s.order.size());
+  resize_keeping(decision.rules, s.order.size(), s.spare_rules);
   for (std::size_t k = 0; k < s.order.size(); ++k) {
     const MatchRecord& record = s.matches[s.order[k]];
     const PlannedRule& planned = plan.rules[record.id];
@@ -1608,7 +1736,7 @@ void build_decision(const Program& program, const EvaluationPlan& plan, const St
     }
     matched.location.assign(planned.location);
   }
-  decision.errors.resize(s.errors.size());
+  resize_keeping(decision.errors, s.errors.size(), s.spare_errors);
   for (std::size_t k = 0; k < s.errors.size(); ++k) {
     const ErrorRecord& record = s.errors[k];
     EvaluationError& error = decision.errors[k];
@@ -1621,8 +1749,8 @@ void build_decision(const Program& program, const EvaluationPlan& plan, const St
     return std::tie(a.policy, a.rule, a.message, a.location) < std::tie(b.policy, b.rule, b.message, b.location);
   });
 
-  if (summary.outcome != Outcome::kEscalate) {  // no reviewers; clear() keeps the roles' capacity for the next
-    decision.reviewers.roles.clear();
+  if (summary.outcome != Outcome::kEscalate) {  // no reviewers
+    resize_keeping(decision.reviewers.roles, 0, s.spare_roles);
     decision.reviewers.approvals = 0;
   }
   std::string& reason = decision.reason;
@@ -1641,7 +1769,7 @@ void build_decision(const Program& program, const EvaluationPlan& plan, const St
     case Outcome::kEscalate: break;
   }
   std::vector<std::string>& roles = decision.reviewers.roles;
-  roles.resize(summary.roles.size());
+  resize_keeping(roles, summary.roles.size(), s.spare_roles);
   for (std::size_t k = 0; k < summary.roles.size(); ++k) roles[k].assign(*summary.roles[k]);
   decision.reviewers.approvals = summary.approvals;
   if (!s.any_escalate && decision.errors.empty()) {
@@ -1750,7 +1878,8 @@ Value evaluate_expression(const Program& program, const Facts& facts, ExprId roo
   // Used while a program is still being built (constant folding), so a missing or stale plan is
   // simply not used here: every node then runs in its general form.
   const EvaluationPlan* plan = nullptr;
-  if (program.plan != nullptr && program.plan->fits(program) && &facts.schema() == program.schema) {
+  if (program.plan != nullptr && program.plan->fits(program) && &facts.schema() == program.schema &&
+      plan_applies(options)) {
     plan = program.plan.get();
   }
   EvaluationScratch scratch;

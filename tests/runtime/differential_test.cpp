@@ -874,6 +874,7 @@ TEST(Differential, ReasonsBuiltByPlusChargeTheReferenceCostAtEveryBudget) {
   const std::string long_text(100, 'x');  // two strings of it cost 1 unit each, joined 3
   auto add = [&](ExprId left, ExprId right) { return b.call(Builtin::kAdd, {left, right}); };
   auto text = [&](const char* value) { return b.string(value); };
+  auto conversion = [&](ExprId operand) { return b.call(Builtin::kToString, {operand}); };
   // One node in two reasons is memoised: the chains around it take its memo.
   const ExprId shared = add(text("shared "), b.fact("file.type"));
   std::vector<std::pair<std::string, ExprId>> reasons = {
@@ -890,6 +891,20 @@ TEST(Differential, ReasonsBuiltByPlusChargeTheReferenceCostAtEveryBudget) {
       {"memo_a", add(shared, text(" a"))},
       {"memo_b", add(add(shared, text(" b")), b.fact("file.type"))},
       {"one_string", b.fact("file.type")},
+      // Chains on the right of a `+`, as a `let` inlines them: joined into the same buffer.
+      {"right_chain", add(add(text("holds "), add(add(conversion(b.fact("content.postcodes")), text(" postcodes, ")),
+                                                  conversion(b.fact("content.nhs_numbers")))),
+                          text(" numbers"))},
+      {"right_chain_error", add(text("to "), add(b.fact("transfer.workspace"), add(text("/"), b.fact("file.type"))))},
+      {"right_chain_number", add(text("n "), add(b.fact("content.nhs_numbers"), text("x")))},
+      {"right_chain_lists", add(text("l "), add(b.list({text("a")}), b.list({text("b")})))},
+      {"right_not_string", add(add(text("a"), text("b")), b.list({text("c")}))},
+      {"long_right", add(b.string(long_text), add(b.string(long_text), add(b.fact("file.type"), b.string(long_text))))},
+      {"conversions", add(add(add(conversion(b.integer(-1234567890123)),
+                                  conversion(b.constant(Value::unsigned_integer(18446744073709551615u)))),
+                              conversion(b.constant(Value::floating(2.5)))),
+                          add(conversion(b.fact("file.type")), conversion(b.fact("destination.name"))))},
+      {"conversion_first", add(conversion(b.fact("content.nhs_numbers")), text(" NHS numbers"))},
   };
   Policy& policy = b.policy("gate", kChannelAny);
   for (const auto& [name, because] : reasons) {
@@ -903,6 +918,7 @@ TEST(Differential, ReasonsBuiltByPlusChargeTheReferenceCostAtEveryBudget) {
     EXPECT_TRUE(facts.set("file.type", Value::string(type)).is_ok());
     EXPECT_TRUE(facts.set("transfer.workspace", Value::string("ws-0042")).is_ok());
     EXPECT_TRUE(facts.set("content.nhs_numbers", Value::integer(3)).is_ok());
+    EXPECT_TRUE(facts.set("content.postcodes", Value::integer(123456)).is_ok());
     cases.push_back(std::move(facts));
   }
   Facts error_fact = cases.front();
@@ -918,7 +934,99 @@ TEST(Differential, ReasonsBuiltByPlusChargeTheReferenceCostAtEveryBudget) {
     expect_same_at_every_budget(b.program(), cases[c], 120, scratch, "case " + std::to_string(c));
     if (::testing::Test::HasFatalFailure()) return;
     // Values over a size limit: the limit's error at the `+` that crosses it.
-    for (std::uint64_t limit : {5u, 20u, 104u, 250u}) {
+    for (std::uint64_t limit : {2u, 5u, 20u, 104u, 250u}) {
+      EvaluationOptions options;
+      options.max_value_size = limit;
+      expect_same(b.program(), cases[c], options, scratch,
+                  "case " + std::to_string(c) + " max_value_size " + std::to_string(limit));
+    }
+  }
+}
+
+// The forms that spare W1 its allocations, at every budget: `host.endsWith("." + d)` (and startsWith,
+// contains) with the part joined in a buffer instead of a Value; trim() of a string with nothing to trim
+// giving the same value; a filter that keeps every element giving its range, and one that keeps none the
+// empty list. Over parts that are errors, numbers or lists, receivers that are not strings, white space of
+// every kind at either end, and listings kept whole, in part and not at all.
+TEST(Differential, JoinedPartsTrimsAndWholeFiltersChargeTheReferenceCostAtEveryBudget) {
+  ProgramBuilder b;
+  auto add = [&](ExprId left, ExprId right) { return b.call(Builtin::kAdd, {left, right}); };
+  auto text = [&](const char* value) { return b.string(value); };
+  const std::string long_text(70, 'x');  // costs a unit as an operand
+  const ExprId host = b.fact("source.host");
+  const ExprId name = b.fact("file.name");
+  const ExprId names = b.fact("archive.entry_names");
+  const ExprId domains = b.list({text("nhs.uk"), text("example.org")});
+  auto filter = [&](std::uint32_t slot, ExprId body) { return b.comprehension(Macro::kFilter, slot, names, {body}); };
+  const ExprId files = filter(1, b.not_(b.call(Builtin::kEndsWith, {b.local(1), text("/")})));
+  std::vector<std::pair<std::string, ExprId>> whens = {
+      {"trusted", b.comprehension(Macro::kExists, 0, domains,
+                                  {b.or_(b.call(Builtin::kEqual, {host, b.local(0)}),
+                                         b.call(Builtin::kEndsWith, {host, add(text("."), b.local(0))}))})},
+      {"in_workspace",
+       b.call(Builtin::kStartsWith, {name, add(b.fact("transfer.workspace"), add(text("/"), text("data")))})},
+      {"numbered",
+       b.call(Builtin::kContains,
+              {name, add(add(text("-"), b.call(Builtin::kToString, {b.fact("content.nhs_numbers")})), text("-"))})},
+      {"part_error", b.call(Builtin::kEndsWith, {name, add(b.fact("destination.name"), text(".csv"))})},
+      {"long_part", b.call(Builtin::kContains, {name, add(b.fact("transfer.workspace"), b.string(long_text))})},
+      {"part_number", b.call(Builtin::kEndsWith, {name, add(text("a"), b.fact("content.nhs_numbers"))})},
+      {"part_list", b.call(Builtin::kContains, {name, add(b.list({text("a")}), b.list({text("b")}))})},
+      {"receiver_number", b.call(Builtin::kEndsWith, {b.fact("content.nhs_numbers"), add(text("1"), text("2"))})},
+      {"nested_parts",
+       b.call(Builtin::kEndsWith,
+              {name, add(text(""), b.conditional(b.call(Builtin::kContains, {host, add(text("nhs"), text(".uk"))}),
+                                                 text(".csv"), text(".txt")))})},
+      {"trimmed", b.call(Builtin::kEqual, {b.call(Builtin::kTrim, {name}), name})},
+      {"trimmed_size",
+       b.call(Builtin::kGreater, {b.call(Builtin::kSize, {b.call(Builtin::kTrim, {host})}), b.integer(3)})},
+      {"trim_number", b.call(Builtin::kEqual, {b.call(Builtin::kTrim, {b.fact("content.nhs_numbers")}), text("")})},
+      {"all_files", b.call(Builtin::kEqual, {files, names})},
+      {"no_programs",
+       b.call(Builtin::kEqual, {filter(2, b.call(Builtin::kEndsWith, {b.local(2), text(".exe")})), b.list({})})},
+      {"first_file", b.call(Builtin::kEqual, {b.call(Builtin::kIndex, {files, b.integer(0)}), text("a.csv")})},
+  };
+  Policy& policy = b.policy("gate", kChannelAny);
+  for (const auto& [rule, when] : whens) {
+    policy.rules.push_back(ProgramBuilder::rule(rule, Effect::kEscalate, when, kNoExpr,
+                                                add(text("files: "), b.call(Builtin::kIndex, {files, b.integer(0)}))));
+  }
+  finalize_program(b.program());
+
+  std::vector<Facts> cases;
+  const std::vector<std::pair<const char*, const char*>> hosts_and_names = {
+      {"data.nhs.uk", "ws-1/data-3-.csv"},
+      {"nhs.uk", " padded.csv"},
+      {"evil-nhs.uk", "tab.csv\\t"},
+      {" example.org ", "\u00a0nbsp.csv"},
+      {"", ""},
+      {"\u2003wide", "ends in space\u3000"},
+      {"sub.example.org", "ws-1xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx-3-.csv"}};
+  const std::vector<std::vector<const char*>> listings = {
+      {"a.csv", "b.md"}, {"dir/", "a.csv", "run.exe"}, {"only/", "dirs/"}, {}};
+  for (std::size_t k = 0; k < hosts_and_names.size(); ++k) {
+    const auto& [host_text, name_text] = hosts_and_names[k];
+    std::string json =
+        std::string(R"({"source": {"host": ")") + host_text + R"("}, "file": {"name": ")" + name_text +
+        R"("}, "transfer": {"workspace": "ws-1"}, "content": {"nhs_numbers": 3}, "archive": {"entry_names": [)";
+    const std::vector<const char*>& listing = listings[k % listings.size()];
+    for (std::size_t i = 0; i < listing.size(); ++i) json += (i > 0 ? ", \"" : "\"") + std::string(listing[i]) + "\"";
+    json += "]}}";
+    auto facts = Facts::from_json(json);
+    ASSERT_TRUE(facts.is_ok()) << json << ": " << facts.message();
+    cases.push_back(std::move(facts).value());
+  }
+  Facts error_fact = cases.front();
+  error_fact.set(FactSchema::standard().find("destination.name").value(), Value::error("no destination"));
+  error_fact.set(FactSchema::standard().find("file.name").value(), Value::error("no name"));
+  cases.push_back(std::move(error_fact));
+  cases.emplace_back();  // nothing set
+
+  EvaluationScratch scratch;
+  for (std::size_t c = 0; c < cases.size(); ++c) {
+    expect_same_at_every_budget(b.program(), cases[c], 150, scratch, "case " + std::to_string(c));
+    if (::testing::Test::HasFatalFailure()) return;
+    for (std::uint64_t limit : {1u, 4u, 12u}) {
       EvaluationOptions options;
       options.max_value_size = limit;
       expect_same(b.program(), cases[c], options, scratch,
