@@ -104,6 +104,7 @@ class PlanBuilder {
     plan_policies();
     for (KeyIndex* index : {&plan.rule_index, &plan.policy_index}) {
       for (SlotIndex& slot : index->slots) {
+        keep_few(slot.strings, slot.few_strings);
         std::sort(slot.at_least.begin(), slot.at_least.end());
         std::sort(slot.at_most.begin(), slot.at_most.end(), std::greater<>());
       }
@@ -112,6 +113,14 @@ class PlanBuilder {
   }
 
  private:
+  // `few` = the members of `all`, sorted, when there are at most kFewStrings of them (searched one by one).
+  template <typename All, typename Few>
+  static void keep_few(const All& all, Few& few) {
+    if (all.size() > kFewStrings) return;
+    few.assign(all.begin(), all.end());
+    std::sort(few.begin(), few.end());
+  }
+
   bool valid(ExprId id) const {
     if (id >= program_.nodes.size()) return false;
     const Node& node = program_.nodes[id];
@@ -153,6 +162,7 @@ class PlanBuilder {
       if (item.kind() == Kind::kString) set.strings.insert(item.as_string());
       if (auto number = canonical_int(item)) set.ints.insert(*number);
     }
+    keep_few(set.strings, set.few_strings);
     auto [it, inserted] = set_ids_.emplace(set_identity(set), static_cast<std::uint32_t>(plan_->sets.size()));
     if (inserted) plan_->sets.push_back(std::move(set));
     return it->second;

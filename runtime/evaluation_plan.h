@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -141,20 +142,51 @@ struct GlobSet {
   std::size_t first_match(std::string_view text, GlobPattern::Buffers& buffers) const;
 };
 
+// A handful of strings is searched one by one, lengths first, instead of hashed: most index slots and constant
+// lists hold a few, and hashing the fact's text and taking a bucket modulo cost more than those compares.
+inline constexpr std::size_t kFewStrings = 8;
+
+inline bool same_text(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 // The members of a constant list a string or int fact can equal: strings as they are, numbers
 // canonicalised to int64 (1 == 1u == 1.0 in CEL; 1.5 and 2^64 can equal no int and are left out).
 struct ConstantSet {
   std::unordered_set<std::string> strings;
   std::unordered_set<std::int64_t> ints;
+  std::vector<std::string> few_strings;  // `strings` once more when it has at most kFewStrings members
+
+  bool contains(const std::string& text) const {
+    if (strings.size() > kFewStrings) return strings.contains(text);
+    for (const std::string& member : few_strings) {
+      if (same_text(member, text)) return true;
+    }
+    return false;
+  }
 };
 
 // Index keys of one fact slot: (slot, value) -> ids (of rules or of policies, depending on the index), and
 // ranges of int values.
 struct SlotIndex {
+  // The ids filed under `text`; nullptr when none.
+  const std::vector<std::uint32_t>* find(const std::string& text) const {
+    if (strings.size() > kFewStrings) {
+      auto it = strings.find(text);
+      return it == strings.end() ? nullptr : &it->second;
+    }
+    for (const auto& [key, ids] : few_strings) {
+      if (same_text(key, text)) return &ids;
+    }
+    return nullptr;
+  }
+
   FactSlot slot = 0;
   bool is_string = true;  // else int
   std::unordered_map<std::string, std::vector<std::uint32_t>> strings;
   std::unordered_map<std::int64_t, std::vector<std::uint32_t>> ints;
+  // `strings` once more, when it has at most kFewStrings keys (set once the plan is built).
+  std::vector<std::pair<std::string, std::vector<std::uint32_t>>> few_strings;
   // Ids keyed on an order comparison with an int constant, as (bound, id): those in at_least can match only
   // when the fact is at least the bound (sorted by bound, ascending), those in at_most only when it is at
   // most the bound (descending). So `content.emails > 20` is not even looked at for a file with no emails.

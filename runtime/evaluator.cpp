@@ -284,7 +284,7 @@ class FastExpressions {
         case FastOp::kFactInConstList: {
           const ConstantSet& set = plan_->sets[test.aux];
           if (fact.kind() == Kind::kString) {
-            holds = set.strings.find(fact.as_string()) != set.strings.end();
+            holds = set.contains(fact.as_string());
           } else if (fact.kind() == Kind::kInt) {
             holds = set.ints.find(fact.as_int()) != set.ints.end();
           } else {
@@ -522,7 +522,7 @@ class FastExpressions {
           const ConstantSet& set = plan_->sets[fast.aux];
           bool found = false;
           if (fact.kind() == Kind::kString) {
-            found = set.strings.find(fact.as_string()) != set.strings.end();
+            found = set.contains(fact.as_string());
           } else if (fact.kind() == Kind::kInt) {
             found = set.ints.find(fact.as_int()) != set.ints.end();
           } else {
@@ -730,7 +730,7 @@ class FastExpressions {
       const FastNode& fast = plan_->code[static_cast<ExprId>(&node - program_.nodes.data())];
       if (fast.op == FastOp::kInKnownList) {
         const ConstantSet& set = plan_->sets[fast.aux];
-        if (first.kind() == Kind::kString) return boolean(set.strings.contains(first.as_string()));
+        if (first.kind() == Kind::kString) return boolean(set.contains(first.as_string()));
         if (first.kind() == Kind::kInt) return boolean(set.ints.contains(first.as_int()));
       }
     }
@@ -1492,8 +1492,7 @@ class Judge {
       }
       const std::vector<std::uint32_t>* ids = nullptr;
       if (slot_index.is_string) {
-        auto it = slot_index.strings.find(value.as_string());
-        if (it != slot_index.strings.end()) ids = &it->second;
+        ids = slot_index.find(value.as_string());
       } else {
         const std::int64_t number = value.as_int();
         auto it = slot_index.ints.find(number);
