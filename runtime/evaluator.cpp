@@ -28,6 +28,7 @@
 namespace airlock::runtime {
 
 namespace {
+using namespace std::string_view_literals;
 
 constexpr std::string_view kBudgetExceeded = "evaluation cost budget exceeded";
 const std::string kDefaultReviewer = "data-approver";
@@ -1474,10 +1475,10 @@ class Judge {
     if (!plan_.channel_slot) return 0;
     const Value& channel = facts_.get(*plan_.channel_slot);
     if (channel.kind() != Kind::kString) return 0;
-    const std::string& name = channel.as_string();
-    if (name == "upload") return 1;
-    if (name == "import") return 2;
-    if (name == "egress") return 3;
+    const std::string_view name = channel.as_string();  // lengths first, no strlen()
+    if (name == "upload"sv) return 1;
+    if (name == "import"sv) return 2;
+    if (name == "egress"sv) return 3;
     return 0;
   }
 
@@ -1673,24 +1674,24 @@ void append_description(std::string& out, const MatchedRule& rule) {
   out += '.';
   out += rule.rule;
   if (!rule.reason.empty()) {
-    out += ": ";
+    out += ": "sv;
     out += rule.reason;
   }
 }
 
 // Appends "error in POLICY.RULE: MESSAGE".
 void append_description(std::string& out, const EvaluationError& error) {
-  out += "error in ";
+  out += "error in "sv;
   out += error.policy;
   out += '.';
   out += error.rule;
-  out += ": ";
+  out += ": "sv;
   out += error.message;
 }
 
 template <typename Item>
 void append_item(std::string& summary, const Item& item, bool& first) {
-  if (!first) summary += "; ";
+  if (!first) summary += "; "sv;
   append_description(summary, item);
   first = false;
 }
@@ -1756,13 +1757,13 @@ void build_decision(const Program& program, const EvaluationPlan& plan, State& s
   bool first = true;
   switch (summary.outcome) {
     case Outcome::kDeny:
-      reason.assign("denied by ");
+      reason.assign("denied by "sv);
       for (const MatchedRule& rule : decision.rules) {
         if (rule.effect == Effect::kDeny) append_item(reason, rule, first);
       }
       return;
     case Outcome::kApprove:
-      reason.assign("approved by ");
+      reason.assign("approved by "sv);
       for (const MatchedRule& rule : decision.rules) append_item(reason, rule, first);
       return;
     case Outcome::kEscalate: break;
@@ -1772,19 +1773,19 @@ void build_decision(const Program& program, const EvaluationPlan& plan, State& s
   for (std::size_t k = 0; k < summary.roles.size(); ++k) roles[k].assign(*summary.roles[k]);
   decision.reviewers.approvals = summary.approvals;
   if (!s.any_escalate && decision.errors.empty()) {
-    reason.assign("no policy applies");
+    reason.assign("no policy applies"sv);
     return;
   }
-  reason.assign("escalated to ");
+  reason.assign("escalated to "sv);
   for (std::size_t i = 0; i < roles.size(); ++i) {
-    if (i > 0) reason += ", ";
+    if (i > 0) reason += ", "sv;
     reason += roles[i];
   }
-  reason += " (";
+  reason += " ("sv;
   std::array<char, 16> digits{};
   auto written = std::to_chars(digits.data(), digits.data() + digits.size(), summary.approvals);
   reason.append(digits.data(), written.ptr);
-  reason += summary.approvals == 1 ? " approval): " : " approvals): ";
+  reason += summary.approvals == 1 ? " approval): "sv : " approvals): "sv;
   for (const MatchedRule& rule : decision.rules) {
     if (rule.effect == Effect::kEscalate) append_item(reason, rule, first);
   }
