@@ -334,6 +334,22 @@ void expect_same_at_every_budget(const Program& program, const Facts& facts, std
   expect_same(program, facts, EvaluationOptions{}, scratch, context);
 }
 
+// expect_same_at_every_budget() on each case, then expect_same() under each of `size_limits` (max_value_size).
+void expect_same_for_every_case(const Program& program, const std::vector<Facts>& cases, std::uint64_t max_budget,
+                                std::initializer_list<std::uint64_t> size_limits) {
+  EvaluationScratch scratch;
+  for (std::size_t c = 0; c < cases.size(); ++c) {
+    const std::string context = "case " + std::to_string(c);
+    expect_same_at_every_budget(program, cases[c], max_budget, scratch, context);
+    if (::testing::Test::HasFatalFailure()) return;
+    for (std::uint64_t limit : size_limits) {
+      EvaluationOptions options;
+      options.max_value_size = limit;
+      expect_same(program, cases[c], options, scratch, context + " max_value_size " + std::to_string(limit));
+    }
+  }
+}
+
 TEST(Differential, RandomProgramsAgreeWithTheReference) {
   Generator generator(20261129);
   EvaluationScratch scratch;
@@ -859,11 +875,7 @@ TEST(Differential, CompiledConjunctionsChargeTheReferenceCostAtEveryBudget) {
   cases.push_back(std::move(list_workspace));
   cases.emplace_back();  // nothing set
 
-  EvaluationScratch scratch;
-  for (std::size_t c = 0; c < cases.size(); ++c) {
-    expect_same_at_every_budget(b.program(), cases[c], 40, scratch, "case " + std::to_string(c));
-    if (::testing::Test::HasFatalFailure()) return;
-  }
+  expect_same_for_every_case(b.program(), cases, 40, {});
 }
 
 // A `because` built by string `+` is joined into one buffer, without a Value per `+`. It must charge what the
@@ -929,18 +941,8 @@ TEST(Differential, ReasonsBuiltByPlusChargeTheReferenceCostAtEveryBudget) {
   cases.push_back(std::move(destination));
   cases.emplace_back();  // nothing set
 
-  EvaluationScratch scratch;
-  for (std::size_t c = 0; c < cases.size(); ++c) {
-    expect_same_at_every_budget(b.program(), cases[c], 120, scratch, "case " + std::to_string(c));
-    if (::testing::Test::HasFatalFailure()) return;
-    // Values over a size limit: the limit's error at the `+` that crosses it.
-    for (std::uint64_t limit : {2u, 5u, 20u, 104u, 250u}) {
-      EvaluationOptions options;
-      options.max_value_size = limit;
-      expect_same(b.program(), cases[c], options, scratch,
-                  "case " + std::to_string(c) + " max_value_size " + std::to_string(limit));
-    }
-  }
+  // Values over a size limit: the limit's error at the `+` that crosses it.
+  expect_same_for_every_case(b.program(), cases, 120, {2u, 5u, 20u, 104u, 250u});
 }
 
 // The forms that spare W1 its allocations, at every budget: `host.endsWith("." + d)` (and startsWith,
@@ -1022,17 +1024,7 @@ TEST(Differential, JoinedPartsTrimsAndWholeFiltersChargeTheReferenceCostAtEveryB
   cases.push_back(std::move(error_fact));
   cases.emplace_back();  // nothing set
 
-  EvaluationScratch scratch;
-  for (std::size_t c = 0; c < cases.size(); ++c) {
-    expect_same_at_every_budget(b.program(), cases[c], 150, scratch, "case " + std::to_string(c));
-    if (::testing::Test::HasFatalFailure()) return;
-    for (std::uint64_t limit : {1u, 4u, 12u}) {
-      EvaluationOptions options;
-      options.max_value_size = limit;
-      expect_same(b.program(), cases[c], options, scratch,
-                  "case " + std::to_string(c) + " max_value_size " + std::to_string(limit));
-    }
-  }
+  expect_same_for_every_case(b.program(), cases, 150, {1u, 4u, 12u});
 }
 
 TEST(Differential, W2ShapedRuleSetsAgreeWithTheReference) {
