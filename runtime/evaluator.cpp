@@ -448,13 +448,13 @@ class FastExpressions {
     return nullptr;
   }
 
-  // What call() answers for a `+` once both operands are charged: the builtin's result within the size limit.
   // Whether a byte may begin or end Unicode white space: ASCII white space, or any byte of a longer code point.
   static bool may_be_space(char c) {
     const auto byte = static_cast<unsigned char>(c);
     return byte >= 0x80 || byte == ' ' || (byte >= '\t' && byte <= '\r');
   }
 
+  // What call() answers for a `+` once both operands are charged: the builtin's result within the size limit.
   const Value& add_values(const Value& first, const Value& second, Value& out) {
     const std::array<Value, 2> arguments = {first, second};
     return check_size(out, call_builtin(Builtin::kAdd, arguments));
