@@ -18,7 +18,7 @@ namespace {
 using S = TransferState;
 constexpr UnixMillis kNow = 1'780'000'000'000;
 
-// In the child: create a transfer, receive 3 chunks (each synced, then recorded), write a 4th chunk
+// In the child: create a transfer, receive 3 chunks (each synced, then recorded), store a 4th chunk
 // without recording it, report "ID OFFSET" on the pipe, then wait to be killed.
 [[noreturn]] void child_upload(const std::string& data_dir, int report_fd) {
   auto store = TransferStore::open(data_dir + "/airlock.db");
@@ -37,8 +37,9 @@ constexpr UnixMillis kNow = 1'780'000'000'000;
     if (!(*store)->advance_offset(transfer->id, offset, offset + chunk.size(), kNow)) ::_exit(7);
     offset += chunk.size();
   }
+  // Stored but not recorded: the gateway killed between sync() and advance_offset().
   std::string unrecorded(500, 'z');
-  if (!(*writer)->append(unrecorded)) ::_exit(8);
+  if (!(*writer)->append(unrecorded) || !(*writer)->sync()) ::_exit(8);
   std::string report = transfer->id + " " + std::to_string(offset) + "\n";
   if (::write(report_fd, report.data(), report.size()) != static_cast<ssize_t>(report.size())) ::_exit(9);
   while (true) ::pause();

@@ -16,9 +16,12 @@ namespace airlock::gateway {
 class QuarantineWriter {
  public:
   virtual ~QuarantineWriter() = default;
+  // Appended bytes may wait in the writer's memory until sync(): read the file only after it.
   virtual runtime::Status append(std::span<const char> bytes) = 0;
-  // fdatasync: after this returns, the bytes written so far survive a crash or SIGKILL.
+  // Writes what is staged, then fdatasync: after this returns, the bytes appended so far are in the file and
+  // survive a crash or SIGKILL.
   virtual runtime::Status sync() = 0;
+  // Bytes in the file once sync() returns: those it held at opening plus those appended since.
   virtual std::uint64_t size() const = 0;
 };
 
