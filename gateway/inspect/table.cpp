@@ -3,6 +3,11 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+// AVX2 where the compiler can build it for one function and the processor turns out to have it.
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#define AIRLOCK_TABLE_AVX2 1
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -112,57 +117,197 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// For a number of n digits at the end of a word, the bits of the digits' values: a digit's low four bits.
+constexpr std::array<std::uint64_t, 9> make_digit_values() {
+  std::array<std::uint64_t, 9> values{};
+  for (unsigned size = 1; size <= 8; ++size) values[size] = 0x0F0F0F0F0F0F0F0F << (8 * (8 - size));
+  return values;
+}
+constexpr std::array<std::uint64_t, 9> kDigitValues = make_digit_values();
+
 // The value of 1 to 18 digits; the bytes from `readable_from` to the digits' end may be read. Counts are mostly
 // a few digits: with 8 bytes to read before their end, up to 8 digits are combined in one word, in pairs, then
 // fours, then eight (the bytes before the number become leading zeros).
-[[gnu::always_inline]] inline std::int64_t parse_digits(std::string_view digits, const char* readable_from) {
-  const std::size_t size = digits.size();
-  const char* const digits_end = digits.data() + size;
+[[gnu::always_inline]] inline std::uint64_t parse_digits(const char* digits, std::size_t size,
+                                                         const char* readable_from) {
+  const char* const digits_end = digits + size;
   if constexpr (std::endian::native == std::endian::little) {
     if (size <= 8 && digits_end - readable_from >= 8) {
       std::uint64_t word;
       std::memcpy(&word, digits_end - 8, 8);
-      const std::uint64_t keep = ~std::uint64_t{0} << (8 * (8 - size));
-      word = (word & keep) - (0x3030303030303030 & keep);
+      word &= kDigitValues[size];
       word = word * 10 + (word >> 8);
       constexpr std::uint64_t kPairs = 0x000000FF000000FF;
       word = ((word & kPairs) * (100 + (std::uint64_t{1000000} << 32)) +
               ((word >> 16) & kPairs) * (1 + (std::uint64_t{10000} << 32))) >>
              32;
-      return static_cast<std::int64_t>(static_cast<std::uint32_t>(word));
+      return static_cast<std::uint32_t>(word);
     }
   }
-  std::int64_t number = 0;  // at most 18 digits: fits
-  for (char c : digits) number = number * 10 + (c - '0');
+  std::uint64_t number = 0;  // at most 18 digits: fits
+  for (std::size_t i = 0; i < size; ++i) number = number * 10 + static_cast<unsigned>(digits[i] - '0');
   return number;
 }
 
-}  // namespace
+// Columns past the header's that TableInspector::scan_rows() may count a row's extra cells in: one block's.
+constexpr std::size_t kSpareColumns = 64;
 
 // The masks of one 64-byte block: bit i describes the block's byte i.
-struct TableInspector::BlockMasks {
+struct BlockMasks {
   std::uint64_t special = 0;  // the bytes that end an unquoted run: the delimiter, a quote, CR and LF
-  std::uint64_t digit = 0;
-  // Blanks and '@': a cell without them needs neither trimming nor the '@' of CellBytes, so it is classified
-  // from the masks alone; the others byte by byte.
-  std::uint64_t rare = 0;
+  std::uint64_t other = 0;    // the special bytes but the delimiter
+  std::uint64_t digit = 0;    // digits that are not special
+  // Bytes that are neither special nor blanks nor '@'. A cell of these needs neither trimming nor the '@' of
+  // CellBytes, so it is classified from the masks alone; the others byte by byte.
+  std::uint64_t plain = 0;
 };
 
-// Bit masks of one chunk, 64 bytes at a time (SSE2 where available), in blocks at multiples of 64 from the
-// chunk's start. Fields are then found and classified a few instructions each, rather than a few per byte.
-// The masks of the last block used are kept: the general loop and scan_rows() take turns within a block.
+// The masks of blocks made from the bytes' own masks of each kind.
+[[gnu::always_inline]] inline BlockMasks block_masks(std::uint64_t delimiter, std::uint64_t other, std::uint64_t digit,
+                                                     std::uint64_t rare) {
+  const std::uint64_t special = delimiter | other;
+  return {special, other, digit & ~special, ~(rare | special)};
+}
+
+// The same masks three ways: `make` fills out[0 .. blocks - 1] from the 64 * blocks bytes at `p`.
+struct Portable {
+  static void make(const char* p, std::size_t blocks, char delimiter, BlockMasks* out) {
+    for (std::size_t block = 0; block < blocks; ++block, p += 64) {
+      std::uint64_t delimiter_bits = 0;
+      std::uint64_t other = 0;
+      std::uint64_t digit = 0;
+      std::uint64_t rare = 0;
+      for (unsigned i = 0; i < 64; ++i) {
+        const char c = p[i];
+        const std::uint64_t bit = std::uint64_t{1} << i;
+        if (c == delimiter) delimiter_bits |= bit;
+        if (c == '"' || c == '\n' || c == '\r') other |= bit;
+        if (is_digit(c)) digit |= bit;
+        if (c == '@' || is_blank(c)) rare |= bit;
+      }
+      out[block] = block_masks(delimiter_bits, other, digit, rare);
+    }
+  }
+};
+
+#if defined(__SSE2__)
+struct Sse2 {
+  // Bits 0-63 from the top bits of the bytes of a, b, c, d in turn.
+  static std::uint64_t bits(__m128i a, __m128i b, __m128i c, __m128i d) {
+    auto bits16 = [](__m128i v) { return std::uint64_t{static_cast<std::uint16_t>(_mm_movemask_epi8(v))}; };
+    return bits16(a) | bits16(b) << 16 | bits16(c) << 32 | bits16(d) << 48;
+  }
+
+  static void make(const char* p, std::size_t blocks, char delimiter, BlockMasks* out) {
+    const __m128i delimiters = _mm_set1_epi8(delimiter);
+    const __m128i quotes = _mm_set1_epi8('"');
+    const __m128i line_feeds = _mm_set1_epi8('\n');
+    const __m128i carriage_returns = _mm_set1_epi8('\r');
+    // c is a digit when c - '0' < 10 unsigned, that is when (c - '0') ^ 0x80 = c + 0x50 is below -118 signed.
+    const __m128i digit_bias = _mm_set1_epi8(0x50);
+    const __m128i digit_limit = _mm_set1_epi8(static_cast<char>(0x80 + 10));
+    const __m128i ats = _mm_set1_epi8('@');
+    const __m128i spaces = _mm_set1_epi8(' ');
+    const __m128i tabs = _mm_set1_epi8('\t');
+    auto other = [&](__m128i v) {
+      return _mm_or_si128(_mm_cmpeq_epi8(v, quotes),
+                          _mm_or_si128(_mm_cmpeq_epi8(v, line_feeds), _mm_cmpeq_epi8(v, carriage_returns)));
+    };
+    auto digit = [&](__m128i v) { return _mm_cmplt_epi8(_mm_add_epi8(v, digit_bias), digit_limit); };
+    auto rare = [&](__m128i v) {
+      return _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, spaces), _mm_cmpeq_epi8(v, tabs)), _mm_cmpeq_epi8(v, ats));
+    };
+    for (std::size_t block = 0; block < blocks; ++block, p += 64) {
+      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16));
+      const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 32));
+      const __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 48));
+      out[block] = block_masks(bits(_mm_cmpeq_epi8(a, delimiters), _mm_cmpeq_epi8(b, delimiters),
+                                    _mm_cmpeq_epi8(c, delimiters), _mm_cmpeq_epi8(d, delimiters)),
+                               bits(other(a), other(b), other(c), other(d)),
+                               bits(digit(a), digit(b), digit(c), digit(d)), bits(rare(a), rare(b), rare(c), rare(d)));
+    }
+  }
+};
+#endif
+
+#if defined(AIRLOCK_TABLE_AVX2)
+// As Sse2, 32 bytes at a time. No lambdas here: they would not have the target of the functions they are in.
+struct Avx2 {
+  [[gnu::target("avx2"), gnu::always_inline]] static inline std::uint64_t bits(__m256i low, __m256i high) {
+    return std::uint64_t{static_cast<std::uint32_t>(_mm256_movemask_epi8(low))} |
+           std::uint64_t{static_cast<std::uint32_t>(_mm256_movemask_epi8(high))} << 32;
+  }
+  [[gnu::target("avx2"), gnu::always_inline]] static inline __m256i either(__m256i v, __m256i x, __m256i y) {
+    return _mm256_or_si256(_mm256_cmpeq_epi8(v, x), _mm256_cmpeq_epi8(v, y));
+  }
+
+  [[gnu::target("avx2,bmi")]] static void make(const char* p, std::size_t blocks, char delimiter, BlockMasks* out) {
+    const __m256i delimiters = _mm256_set1_epi8(delimiter);
+    const __m256i quotes = _mm256_set1_epi8('"');
+    const __m256i line_feeds = _mm256_set1_epi8('\n');
+    const __m256i carriage_returns = _mm256_set1_epi8('\r');
+    const __m256i digit_bias = _mm256_set1_epi8(0x50);
+    const __m256i digit_limit = _mm256_set1_epi8(static_cast<char>(0x80 + 10));
+    const __m256i ats = _mm256_set1_epi8('@');
+    const __m256i spaces = _mm256_set1_epi8(' ');
+    const __m256i tabs = _mm256_set1_epi8('\t');
+    for (std::size_t block = 0; block < blocks; ++block, p += 64) {
+      const __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+      const __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
+      out[block] = block_masks(
+          bits(_mm256_cmpeq_epi8(low, delimiters), _mm256_cmpeq_epi8(high, delimiters)),
+          bits(_mm256_or_si256(either(low, line_feeds, carriage_returns), _mm256_cmpeq_epi8(low, quotes)),
+               _mm256_or_si256(either(high, line_feeds, carriage_returns), _mm256_cmpeq_epi8(high, quotes))),
+          bits(_mm256_cmpgt_epi8(digit_limit, _mm256_add_epi8(low, digit_bias)),
+               _mm256_cmpgt_epi8(digit_limit, _mm256_add_epi8(high, digit_bias))),
+          bits(_mm256_or_si256(either(low, spaces, tabs), _mm256_cmpeq_epi8(low, ats)),
+               _mm256_or_si256(either(high, spaces, tabs), _mm256_cmpeq_epi8(high, ats))));
+    }
+  }
+};
+
+// True if the processor has AVX2 (and BMI1, which the AVX2 code also uses); asked once.
+bool has_avx2() {
+  static const bool avx2 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi");
+  }();
+  return avx2;
+}
+#else
+bool has_avx2() { return false; }
+#endif
+
+#if defined(__SSE2__)
+using Baseline = Sse2;  // every x86-64 has SSE2
+#else
+using Baseline = Portable;
+#endif
+
+}  // namespace
+
+// Bit masks of one chunk, 64 bytes at a time, in blocks at multiples of 64 from the chunk's start. Fields are
+// then found and classified a few instructions each, rather than a few per byte. The masks of the last blocks
+// made are kept: the general loop and scan_rows() take turns within a block. scan_rows() reads the blocks in
+// order and has kAhead made at a time; the general loop, which may skip quoted text, one.
 class TableInspector::ChunkMasks {
  public:
+  static constexpr std::size_t kAhead = 8;
+
   ChunkMasks(std::span<const char> data, char delimiter)
-      : begin_(data.data()), size_(data.size()), delimiter_(delimiter) {}
+      : begin_(data.data()), size_(data.size()), delimiter_(delimiter), avx2_(has_avx2()) {}
 
   const char* begin() const { return begin_; }
   std::size_t size() const { return size_; }
 
-  // The block at `offset`, a multiple of 64 below size(). Bits past the chunk's end are clear.
-  const BlockMasks& block(std::size_t offset) {
-    if (offset != block_) load(offset);
-    return masks_;
+  // The blocks kept from `offset`, a multiple of 64 below size(): at least one, made with up to `ahead` blocks
+  // if not kept. Bits past the chunk's end are clear, but for `plain`.
+  template <class Isa>
+  std::span<const BlockMasks> blocks(std::size_t offset, std::size_t ahead) {
+    if (offset - kept_from_ >= kept_ * 64) make<Isa>(offset, ahead);  // also when offset < kept_from_
+    const std::size_t first = (offset - kept_from_) / 64;
+    return {masks_.data() + first, kept_ - first};
   }
 
   // The first special byte at or after `p`, or the end of the chunk.
@@ -178,60 +323,41 @@ class TableInspector::ChunkMasks {
   }
 
  private:
-  void load(std::size_t offset) {
-    block_ = offset;
-    const std::size_t n = std::min<std::size_t>(64, size_ - offset);
-    const char* p = begin_ + offset;
-    alignas(16) char tail[64];
-    if (n < 64) {  // the chunk's last bytes, padded so that the block is read whole
-      std::memset(tail, 0, sizeof tail);
-      std::memcpy(tail, p, n);
-      p = tail;
-    }
-    std::uint64_t special = 0;
-    std::uint64_t digit = 0;
-    std::uint64_t rare = 0;
-#if defined(__SSE2__)
-    const __m128i delimiter = _mm_set1_epi8(delimiter_);
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i line_feed = _mm_set1_epi8('\n');
-    const __m128i carriage_return = _mm_set1_epi8('\r');
-    // c is a digit when c - '0' < 10 unsigned, that is when (c - '0') ^ 0x80 = c + 0x50 is below -118 signed.
-    const __m128i digit_bias = _mm_set1_epi8(0x50);
-    const __m128i digit_limit = _mm_set1_epi8(static_cast<char>(0x80 + 10));
-    const __m128i at_byte = _mm_set1_epi8('@');
-    const __m128i space = _mm_set1_epi8(' ');
-    const __m128i tab = _mm_set1_epi8('\t');
-    auto bits = [](__m128i m) { return static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(m))); };
-    for (unsigned i = 0; i < 64; i += 16) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-      const __m128i hits = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, delimiter), _mm_cmpeq_epi8(v, quote)),
-                                        _mm_or_si128(_mm_cmpeq_epi8(v, line_feed), _mm_cmpeq_epi8(v, carriage_return)));
-      special |= bits(hits) << i;
-      digit |= bits(_mm_cmplt_epi8(_mm_add_epi8(v, digit_bias), digit_limit)) << i;
-      const __m128i blank = _mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_cmpeq_epi8(v, tab));
-      rare |= bits(_mm_or_si128(blank, _mm_cmpeq_epi8(v, at_byte))) << i;
-    }
-#else
-    for (unsigned i = 0; i < 64; ++i) {
-      const char c = p[i];
-      const std::uint64_t bit = std::uint64_t{1} << i;
-      if (c == delimiter_ || c == '"' || c == '\n' || c == '\r') special |= bit;
-      const std::uint8_t cls = kCellClasses[static_cast<unsigned char>(c)];
-      if ((cls & kCellDigit) != 0) digit |= bit;
-      if ((cls & kCellAt) != 0 || is_blank(c)) rare |= bit;
-    }
+  const BlockMasks& block(std::size_t offset) {
+#if defined(AIRLOCK_TABLE_AVX2)
+    if (avx2_) return blocks<Avx2>(offset, 1).front();
 #endif
-    // The padding's bytes are no field's: a zero byte is special when it is the delimiter.
-    if (n < 64) special &= (std::uint64_t{1} << n) - 1;
-    masks_ = {special, digit, rare};
+    return blocks<Baseline>(offset, 1).front();
+  }
+
+  template <class Isa>
+  void make(std::size_t offset, std::size_t ahead) {
+    kept_from_ = offset;
+    kept_ = std::min(ahead, (size_ - offset) / 64);
+    if (kept_ > 0) {
+      Isa::make(begin_ + offset, kept_, delimiter_, masks_.data());
+      return;
+    }
+    // The chunk's last bytes, padded so that the block is read whole. The padding's bytes are no field's: a
+    // zero byte is special when it is the delimiter.
+    const std::size_t n = size_ - offset;
+    alignas(32) char tail[64];
+    std::memset(tail, 0, sizeof tail);
+    std::memcpy(tail, begin_ + offset, n);
+    Isa::make(tail, 1, delimiter_, masks_.data());
+    kept_ = 1;
+    const std::uint64_t in_chunk = (std::uint64_t{1} << n) - 1;
+    masks_[0].special &= in_chunk;
+    masks_[0].other &= in_chunk;
   }
 
   const char* begin_;
   std::size_t size_;
   char delimiter_;
-  std::size_t block_ = SIZE_MAX;  // offset of the block masks_ describe
-  BlockMasks masks_;
+  bool avx2_;
+  std::size_t kept_from_ = 0;  // offset of the first block masks_ describe
+  std::size_t kept_ = 0;       // how many blocks they describe
+  std::array<BlockMasks, kAhead> masks_;
 };
 
 bool is_identifier_column_name(std::string_view name) {
@@ -265,21 +391,24 @@ void TableInspector::fail(std::string problem) {
   stats_.problem = std::move(problem);
 }
 
-// Inline in the cell loops: the counts every cell feeds, then identify() for the cells that could be an
-// identifier or a date where the statistics use those counts (each test's cheap precondition first).
+// The counts of a cell that is a non-negative integer.
+template <class Column>
+[[gnu::always_inline]] inline void count_integer(Column& column, std::uint64_t number) {
+  ++column.integers;
+  if (number - 1 < column.min_non_zero_less_one) {  // never for 0, whose less one is all bits set
+    column.min_non_zero_less_one = number - 1;
+  } else if (number == 0) {
+    ++column.zeros;
+  }
+}
+
+// Inline in the cell loops: the counts a non-empty cell feeds (its caller counts the empty ones), then
+// identify() for the cells that could be an identifier or a date where the statistics use those counts (each
+// test's cheap precondition first).
 [[gnu::always_inline]] inline void TableInspector::classify(std::string_view value, Column& column, CellBytes bytes,
                                                             const char* readable_from) {
-  ++column.non_empty;
   const std::size_t size = value.size();
-  if (bytes.digits && size <= 18) {
-    ++column.integers;
-    const std::int64_t number = parse_digits(value, readable_from);
-    if (number == 0) {
-      ++column.zeros;
-    } else if (column.min_non_zero == 0 || number < column.min_non_zero) {
-      column.min_non_zero = number;
-    }
-  }
+  if (bytes.digits && size <= 18) count_integer(column, parse_digits(value.data(), size, readable_from));
   if (size < 5) return;  // every test below needs 5 bytes or more
   const bool maybe_identifier =
       column.identifier_by_content &&
@@ -303,116 +432,177 @@ bool TableInspector::classify_bytes(std::string_view raw, Column& column, const 
 
 // Data rows of unquoted fields from `p`, a field's start in a data row with nothing pending, to the first quote
 // (left to the general loop in update()), the chunk's end or a failure; returns where update() goes on. The
-// same steps as the general loop, row by row from the masks: each special byte ends a cell, a cell within one
-// block is classified from its bits in the block's masks, and the row's counters stay in registers.
-const char* TableInspector::scan_rows(const char* p, ChunkMasks& masks) {
+// same steps as the general loop, row by row from the masks, with the row's counters in registers. Each special
+// byte ends a cell. Two sums per block tell which cells are all digits and which are plain (neither blanks nor
+// '@'): a plain cell of text is then judged by its size and last byte alone, and identify() only sees the cells
+// that could be what it counts (identify() itself decides).
+template <class Isa>
+[[gnu::always_inline]] inline const char* TableInspector::scan_rows(const char* p, ChunkMasks& masks) {
   const char* const begin = masks.begin();
   const std::size_t size = masks.size();
   const char* const end = begin + size;
-  const char delimiter = delimiter_;
   const std::size_t max_row_bytes = limits_.max_row_bytes;
   Column* const columns = columns_.data();
-  const std::size_t width = columns_.size();
-  std::size_t column = column_;
-  bool content = row_has_content_;
+  const std::size_t width = width_;
+  Column* const columns_end = columns + width;
+  // The current cell's column, and the row's cells past the header's width (the row fails at its end). Within a
+  // block the column may go on into the spare ones, at most one per special byte; each block starts with those
+  // moved to `extra`.
+  Column* column = columns + std::min(column_, width);
+  std::size_t extra = column_ - std::min(column_, width);
+  std::int64_t rows = stats_.rows;
   // The general loop adds each step's bytes to row_bytes_ after it, so a row's last field and line end count
   // towards the next row. Here the count is row_bytes plus the bytes from `counted_from` to where it is read.
   std::size_t row_bytes = row_bytes_;
   const char* counted_from = p;
   const char* cell = p;  // the current cell's first byte
-  std::size_t offset = static_cast<std::size_t>(p - begin) & ~std::size_t{63};
-  const char* block = begin + offset;
-  // Of a cell that began in an earlier block, its bytes there that are not digits, and its blanks and '@'.
-  std::uint64_t earlier_non_digit = 0;
-  std::uint64_t earlier_rare = 0;
-  // Stores the row's counters back; update() goes on at `at`.
-  auto leave = [&](const char* at) {
-    column_ = column;
-    row_has_content_ = content;
-    row_bytes_ = row_bytes + static_cast<std::size_t>(at - counted_from);
+  // The end of the last empty or blank cell: a row of one field is a blank line if its field ends there.
+  const char* blank_end = nullptr;
+  // Stores the row's counters back; update() goes on at `at`, the current cell.
+  const auto leave = [this, p, columns, max_row_bytes](const char* at, const Column* column, std::size_t extra,
+                                                       std::int64_t rows, std::size_t row_bytes,
+                                                       const char* blank_end) {
+    const std::size_t fields = static_cast<std::size_t>(column - columns) + extra;
+    // end_row() reads row_has_content_ only for a row of at most one field: then whether that field, if it
+    // ended here, was blank.
+    if (fields != 1) {
+      row_has_content_ = fields != 0;
+    } else if (at > p) {
+      row_has_content_ = blank_end != at - 1;
+    }
+    column_ = fields;
+    stats_.rows = rows;
+    row_bytes_ = row_bytes;
     if (row_bytes_ > max_row_bytes) fail("a row is longer than " + std::to_string(max_row_bytes) + " bytes");
     return at;
   };
-  for (; offset < size; offset += 64, block += 64) {
-    const BlockMasks& m = masks.block(offset);
-    const std::uint64_t digit = m.digit;
-    const std::uint64_t rare = m.rare;
-    std::uint64_t special = m.special;
-    // The bit of the cell's first byte; bit 0 too when the cell began in an earlier block (earlier_* hold the
-    // rest). Past `p`'s block a cell begins at most at bit 1 (after a CR LF at bits 63 and 0).
-    std::uint64_t cell_bit = 1;
-    if (cell >= block) {
-      cell_bit = std::uint64_t{1} << (cell - block);
-      special &= 0 - cell_bit;
+  // A non-empty cell of plain text that is not all digits: neither an integer nor an NHS number of ten digits,
+  // and as it has no blanks, a separated NHS number in it has '-' after 3 digits.
+  const auto text = [this](const char* first, std::size_t length, Column& column) {
+    if (((column.text_sizes >> (length & 63)) & 1) != 0 &&
+        (is_upper(first[length - 1]) || (length == 12 && first[3] == '-') || column.birth_dates)) {
+      identify(std::string_view(first, length), column, CellBytes{0, false});
     }
-    while (special != 0) {
-      const auto pos = static_cast<unsigned>(__builtin_ctzll(special));
-      const std::uint64_t bit = special & (0 - special);
-      special ^= bit;
-      const char* const stop = block + pos;
-      const char c = *stop;
-      if (c == '"') return leave(cell);
-      const auto length = static_cast<std::size_t>(stop - cell);
-      if (column < width && length != 0) {
-        const std::uint64_t range = bit - cell_bit;  // the cell's bits in this block
-        if (((range & rare) | earlier_rare) == 0) {
-          content = true;
-          const bool digits = (((digit & range) ^ range) | earlier_non_digit) == 0;
-          classify(std::string_view(cell, length), columns[column], CellBytes{0, digits}, begin);
-        } else if (classify_bytes(std::string_view(cell, length), columns[column], begin)) {
-          content = true;
+  };
+  std::size_t offset = static_cast<std::size_t>(p - begin) & ~std::size_t{63};
+  const char* block = begin + offset;
+  // Of a cell that goes on from an earlier block: 1 if its bytes there are all digits, and if all plain.
+  std::uint64_t digits_so_far = 0;
+  std::uint64_t plain_so_far = 0;
+  while (offset < size) {
+    const std::span<const BlockMasks> kept = masks.template blocks<Isa>(offset, ChunkMasks::kAhead);
+    offset += 64 * kept.size();
+    for (const BlockMasks& m : kept) {
+      if (column > columns_end) [[unlikely]] {
+        extra += static_cast<std::size_t>(column - columns_end);
+        column = columns_end;
+      }
+      std::uint64_t special = m.special;
+      // The bits of the cells' first bytes: after each special byte, and the current cell's if it begins in
+      // this block (the special bytes before it are left out). Past `p`'s block a cell begins at most at bit 1
+      // (after a CR LF at bits 63 and 0).
+      std::uint64_t starts = 0;
+      if (cell >= block) {
+        starts = std::uint64_t{1} << (cell - block);
+        special &= 0 - starts;
+        digits_so_far = 0;
+        plain_so_far = 0;
+      }
+      starts |= special << 1;
+      // A cell's first bit added to a run of ones in a mask carries to the run's end: the sum has the bit of
+      // the special byte that ends a cell when all of the cell's bytes are in the mask (and when the cell is
+      // empty). The carry out of bit 63 is that of the cell going on into the next block.
+      std::uint64_t digit_ends;
+      std::uint64_t plain_ends;
+      digits_so_far = __builtin_add_overflow(starts | digits_so_far, m.digit, &digit_ends) ? 1 : 0;
+      plain_so_far = __builtin_add_overflow(starts | plain_so_far, m.plain, &plain_ends) ? 1 : 0;
+      // The cells that need more than their size and last byte: empty, all digits, or with blanks or '@'.
+      const std::uint64_t odd = (digit_ends | ~plain_ends) & special;
+      const std::uint64_t other = m.other;
+      const std::uint64_t unusual = odd | other;  // and the cells before a line end or a quote
+      while (special != 0) {
+        const auto at = static_cast<unsigned>(__builtin_ctzll(special));
+        special &= special - 1;
+        const char* const stop = block + at;
+        const char* const first = cell;
+        const auto length = static_cast<std::size_t>(stop - first);
+        cell = stop + 1;
+        if (((unusual >> at) & 1) == 0) [[likely]] {  // plain text, not the row's last cell
+          text(first, length, *column);
+          ++column;
+          continue;
+        }
+        const bool ends_row = ((other >> at) & 1) != 0;  // or the cell has a quote
+        if (ends_row && *stop == '"') {
+          return leave(first, column, extra, rows, row_bytes + static_cast<std::size_t>(first - counted_from),
+                       blank_end);
+        }
+        if (((odd >> at) & 1) == 0) {
+          text(first, length, *column);
+        } else if (((digit_ends >> at) & 1) != 0) {
+          if (length == 0) {
+            ++column->empty;
+            blank_end = stop;
+          } else {
+            if (length <= 18) count_integer(*column, parse_digits(first, length, begin));
+            if (((column->digit_sizes >> (length & 63)) & 1) != 0) {
+              identify(std::string_view(first, length), *column, CellBytes{0, true});
+            }
+          }
+        } else if (!classify_bytes(std::string_view(first, length), *column, begin)) {
+          ++column->empty;
+          blank_end = stop;
+        }
+        ++column;
+        if (!ends_row) continue;
+        // A line end: end_row() for a data row. The row's bytes up to its last field were counted step by step
+        // by the general loop, and checked after each; the count only grows, so one check here is the same.
+        if (row_bytes + static_cast<std::size_t>(first - counted_from) > max_row_bytes) {
+          fail("a row is longer than " + std::to_string(max_row_bytes) + " bytes");
+          return leave(cell, column, extra, rows, row_bytes, blank_end);
+        }
+        if (blank_end == stop && column == columns + 1 && extra == 0) {
+          --columns->empty;  // a blank line (one field, blank), whose cell is in no row
+        } else if (column != columns_end || extra != 0) {
+          const std::size_t fields = static_cast<std::size_t>(column - columns) + extra;
+          column_ = fields;
+          fail("row " + std::to_string(rows + 1) + " has " + std::to_string(fields) + " fields, the header has " +
+               std::to_string(width));
+          return end;
+        } else {
+          ++rows;
+        }
+        column = columns;
+        extra = 0;
+        row_bytes = length + 1;  // the last field and its line end count towards the next row
+        counted_from = cell;
+        if (*stop == '\r') {
+          if (cell == end) {  // a line feed in the next chunk belongs to this line end
+            skip_line_feed_ = true;
+          } else if (*cell == '\n') {  // and is not counted
+            ++cell;
+            counted_from = cell;
+            special &= ~(std::uint64_t{2} << at);  // the line feed's bit, unless it is in the next block
+          }
+        }
+        if (row_bytes > max_row_bytes) {
+          fail("a row is longer than " + std::to_string(max_row_bytes) + " bytes");
+          return leave(cell, column, extra, rows, row_bytes, blank_end);
         }
       }
-      earlier_non_digit = 0;
-      earlier_rare = 0;
-      ++column;
-      cell = stop + 1;
-      cell_bit = bit << 1;  // 0 after bit 63: the next cell begins in the next block
-      if (c == delimiter) [[likely]] {
-        continue;
-      }
-      // A line end: end_row() for a data row. The row's bytes up to its last field were counted step by step
-      // by the general loop, and checked after each; the count only grows, so one check here is the same.
-      if (row_bytes + static_cast<std::size_t>(stop - counted_from) - length > max_row_bytes) {
-        fail("a row is longer than " + std::to_string(max_row_bytes) + " bytes");
-        return leave(cell);
-      }
-      if (!content && column <= 1) {
-        // a blank line
-      } else if (column != width) {
-        column_ = column;
-        fail("row " + std::to_string(stats_.rows + 1) + " has " + std::to_string(column) + " fields, the header has " +
-             std::to_string(width));
-        return end;
-      } else {
-        ++stats_.rows;
-      }
-      column = 0;
-      content = false;
-      row_bytes = length + 1;  // the last field and its line end count towards the next row
-      counted_from = cell;
-      if (c == '\r') {
-        if (cell == end) {  // a line feed in the next chunk belongs to this line end
-          skip_line_feed_ = true;
-        } else if (*cell == '\n') {  // and is not counted
-          ++cell;
-          counted_from = cell;
-          special &= ~cell_bit;  // the line feed's bit, unless it is in the next block
-          cell_bit <<= 1;
-        }
-      }
-      if (row_bytes > max_row_bytes) {
-        fail("a row is longer than " + std::to_string(max_row_bytes) + " bytes");
-        return leave(cell);
-      }
+      block += 64;
     }
-    // The cell goes on into the next block (cell_bit is 0 when it begins there).
-    const std::uint64_t rest = 0 - cell_bit;
-    earlier_non_digit |= ~digit & rest;
-    earlier_rare |= rare & rest;
   }
-  return leave(cell);
+  return leave(cell, column, extra, rows, row_bytes + static_cast<std::size_t>(cell - counted_from), blank_end);
 }
+
+#if defined(AIRLOCK_TABLE_AVX2)
+[[gnu::target("avx2,bmi")]] const char* TableInspector::scan_rows_avx2(const char* p, ChunkMasks& masks) {
+  return scan_rows<Avx2>(p, masks);
+}
+#else
+const char* TableInspector::scan_rows_avx2(const char* p, ChunkMasks& masks) { return scan_rows<Baseline>(p, masks); }
+#endif
 
 void TableInspector::update(std::span<const char> data) {
   const char* p = data.data();
@@ -422,7 +612,7 @@ void TableInspector::update(std::span<const char> data) {
   while (p < end && !failed_ && !finished_) {
     // The common case first: unquoted fields of data rows.
     if (state_ == State::kFieldStart && !in_header_ && !skip_line_feed_ && field_.empty() && *p != '"') {
-      p = scan_rows(p, masks);
+      p = has_avx2() ? scan_rows_avx2(p, masks) : scan_rows<Baseline>(p, masks);
     }
     if (p == end || failed_) break;
     const char* const step_start = p;
@@ -515,10 +705,12 @@ void TableInspector::end_field(std::string_view raw) {
     }
     stats_.column_names.emplace_back(trim(raw));
     row_has_content_ = row_has_content_ || !raw.empty();
-  } else if (column_ < columns_.size()) {
+  } else if (column_ < width_) {
     const bool padded = !raw.empty() && (is_blank(raw.front()) || is_blank(raw.back()));
     const std::string_view value = padded ? trim(raw) : raw;
-    if (!value.empty()) {
+    if (value.empty()) {
+      ++columns_[column_].empty;
+    } else {
       row_has_content_ = true;
       classify(value, columns_[column_], cell_bytes(value), value.data());
     }
@@ -543,22 +735,29 @@ void TableInspector::end_row() {
   if (failed_) return;
   if (!row_has_content_ && column_ <= 1) {  // a blank line
     if (in_header_) stats_.column_names.clear();
+    if (!in_header_ && column_ == 1) --columns_[0].empty;  // its one cell is in no row
     column_ = 0;
     row_bytes_ = 0;
     return;
   }
   if (in_header_) {
     in_header_ = false;
-    columns_.resize(column_);
+    width_ = column_;
+    columns_.resize(width_ + kSpareColumns);
     stats_.columns = static_cast<std::int64_t>(column_);
-    for (std::size_t i = 0; i < columns_.size() && i < stats_.column_names.size(); ++i) {
+    for (std::size_t i = 0; i < width_ && i < stats_.column_names.size(); ++i) {
       const std::string& name = stats_.column_names[i];
       columns_[i].identifier_by_content = !is_identifier_column_name(name);
       columns_[i].birth_dates = is_birth_date_column_name(name);
+      if (columns_[i].birth_dates) {
+        columns_[i].text_sizes = columns_[i].digit_sizes = ~std::uint64_t{0};
+      } else if (!columns_[i].identifier_by_content) {
+        columns_[i].text_sizes = columns_[i].digit_sizes = 0;
+      }
     }
-  } else if (column_ != columns_.size()) {
+  } else if (column_ != width_) {
     fail("row " + std::to_string(stats_.rows + 1) + " has " + std::to_string(column_) + " fields, the header has " +
-         std::to_string(columns_.size()));
+         std::to_string(width_));
     return;
   } else {
     ++stats_.rows;
@@ -587,23 +786,24 @@ void TableInspector::finish() {
     return;
   }
   stats_.is_table = true;
-  for (std::size_t i = 0; i < columns_.size(); ++i) {
+  for (std::size_t i = 0; i < width_; ++i) {
     const Column& column = columns_[i];
     const std::string& name = stats_.column_names[i];
-    const bool mostly =
-        column.non_empty > 0 && (column.nhs_numbers * 2 > column.non_empty || column.postcodes * 2 > column.non_empty ||
-                                 column.emails * 2 > column.non_empty);
+    const std::int64_t non_empty = stats_.rows - column.empty;
+    const bool mostly = non_empty > 0 && (column.nhs_numbers * 2 > non_empty || column.postcodes * 2 > non_empty ||
+                                          column.emails * 2 > non_empty);
     const bool identifier = is_identifier_column_name(name) || mostly;
     if (identifier) stats_.identifier_columns.push_back(name);
     if (is_birth_date_column_name(name)) stats_.dates_of_birth += column.dates;
     const auto tokens = name_tokens(name);
     const bool count = !identifier && column.integers > 0 &&
-                       (is_count_name(tokens) || (column.integers == column.non_empty && !is_not_count_name(tokens)));
+                       (is_count_name(tokens) || (column.integers == non_empty && !is_not_count_name(tokens)));
     if (!count) continue;
     stats_.count_columns.push_back(name);
     stats_.zero_cells += column.zeros;
-    if (column.min_non_zero > 0 && (stats_.min_count == 0 || column.min_non_zero < stats_.min_count)) {
-      stats_.min_count = column.min_non_zero;
+    if (column.min_non_zero_less_one != UINT64_MAX) {
+      const auto min_non_zero = static_cast<std::int64_t>(column.min_non_zero_less_one + 1);
+      if (stats_.min_count == 0 || min_non_zero < stats_.min_count) stats_.min_count = min_non_zero;
     }
   }
 }

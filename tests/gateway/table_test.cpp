@@ -176,6 +176,30 @@ TEST(TableInspector, TrimsBlanksAroundCellsBeforeJudgingThem) {
   EXPECT_EQ(most.identifier_columns, (std::vector<std::string>{"code"}));
 }
 
+// A column's non-empty cells are its rows less its empty or blank cells: a blank line is no row, and its one
+// cell is no column's.
+TEST(TableInspector, CountsAColumnOfIntegersWithEmptyCellsAndBlankLinesAsCounts) {
+  const std::string text = "deaths,region\n3,North\n\n,South\n \t\n0,East\n\r\n";
+  for (std::size_t chunk = 1; chunk <= text.size(); ++chunk) {
+    auto stats = parse(text, ',', chunk);
+    ASSERT_TRUE(stats.is_table) << stats.problem;
+    EXPECT_EQ(stats.rows, 3) << "chunk " << chunk;
+    EXPECT_EQ(stats.count_columns, (std::vector<std::string>{"deaths"})) << "chunk " << chunk;
+    EXPECT_EQ(stats.zero_cells, 1) << "chunk " << chunk;
+  }
+}
+
+TEST(TableInspector, RejectsARowOfManyMoreFieldsThanTheHeader) {
+  std::string text = "a,b\n1,2\n";
+  for (int i = 0; i < 300; ++i) text += "7,";
+  text += "7\n";
+  for (std::size_t chunk : {std::size_t{1}, std::size_t{13}, std::size_t{64}, text.size()}) {
+    auto stats = parse(text, ',', chunk);
+    EXPECT_FALSE(stats.is_table);
+    EXPECT_EQ(stats.problem, "row 2 has 301 fields, the header has 2") << "chunk " << chunk;
+  }
+}
+
 TEST(ColumnNames, RecogniseIdentifiersAndBirthDates) {
   for (const char* name : {"nhs_number", "NHSNumber", "patient_id", "postcode", "DOB", "email", "Name",
                            "address_line_1", "phone", "Surname"}) {

@@ -47,14 +47,16 @@ class TableInspector {
 
  private:
   enum class State : std::uint8_t { kFieldStart, kUnquoted, kQuoted, kQuoteInQuoted };
-  struct BlockMasks;  // bit masks of 64 bytes of a chunk (table.cpp)
-  class ChunkMasks;   // the masks of a chunk's blocks
+  class ChunkMasks;  // the masks of a chunk's blocks
 
   struct Column {
-    std::int64_t non_empty = 0;
+    // Cells that are empty or blank; the non-empty ones are the rows' count less these (a row that the
+    // statistics count has a cell in every column).
+    std::int64_t empty = 0;
     std::int64_t integers = 0;  // non-negative integer values
     std::int64_t zeros = 0;
-    std::int64_t min_non_zero = 0;  // 0 until a non-zero integer is seen
+    // The least non-zero integer less one, compared unsigned: all bits set until a non-zero integer is seen.
+    std::uint64_t min_non_zero_less_one = UINT64_MAX;
     std::int64_t nhs_numbers = 0;
     std::int64_t postcodes = 0;
     std::int64_t emails = 0;
@@ -63,10 +65,18 @@ class TableInspector {
     // columns whose name does not already say they hold identifiers; dates only birth-date columns.
     bool identifier_by_content = true;
     bool birth_dates = false;
+    // The same by a cell's size: bit n % 64 is set if those counts could count a cell of n bytes of text without
+    // blanks or '@' (a postcode of 5 to 8 bytes, an NHS number of 12), or of digits (an NHS number of 10). All
+    // bits in a column of dates of birth.
+    std::uint64_t text_sizes = 0b1'0001'1110'0000;
+    std::uint64_t digit_sizes = 0b100'0000'0000;
   };
 
-  // The fast path of update(): whole data rows of unquoted fields, from the chunk's bit masks.
+  // The fast path of update(): whole data rows of unquoted fields, from the chunk's bit masks, which `Isa` makes
+  // (table.cpp: SSE2, AVX2 where the processor has it, or plain C++ elsewhere).
+  template <class Isa>
   const char* scan_rows(const char* p, ChunkMasks& masks);
+  const char* scan_rows_avx2(const char* p, ChunkMasks& masks);  // scan_rows() built for AVX2 (x86-64 only)
   void end_field();
   void end_field(std::string_view raw);  // `raw` is field_ or, for a field whole in one chunk, the chunk's bytes
   // A non-empty data cell, trimmed; `bytes` says which classes of bytes it holds (defined in table.cpp). The
@@ -90,6 +100,9 @@ class TableInspector {
   std::size_t row_bytes_ = 0;
   std::size_t column_ = 0;
   std::string field_;
+  std::size_t width_ = 0;  // the header's fields
+  // A Column for each of the header's fields, then spare ones: scan_rows() counts a row's cells past the
+  // header's in them until it next checks (such a row fails when it ends).
   std::vector<Column> columns_;
 };
 
