@@ -3,6 +3,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cstring>
@@ -127,150 +130,317 @@ bool is_date_groups(std::string_view a, std::string_view b, std::string_view c) 
 // segment.
 //
 // The segments of one chunk are found with bit masks of 64-byte blocks at multiples of 64 from the chunk's
-// start (SSE2 where available): a few instructions per block rather than a few per byte. Every test looks
-// back only (a digit and two capitals is marked at its last capital), so a block needs nothing of the next
-// one, and a mark always falls in the segment it belongs to.
+// start (AVX2 or SSE2 where available): a few instructions per block rather than a few per byte. Every test
+// looks back only (a digit and two capitals is marked at its last capital), so a block needs nothing of the
+// next one, and a mark always falls in the segment it belongs to.
+
+// The bytes of one 64-byte block that the tests look at, a bit each.
+struct BlockBytes {
+  std::uint64_t soft;  // not a hard separator (a rare hard byte taken for soft only leaves a segment longer)
+  std::uint64_t digit;
+  std::uint64_t joined;  // digits and the joiners ' ', '-', '/', '.'
+  std::uint64_t rare;    // '@', and 'b' or 'B' when labels count: looked at one by one
+};
+
+inline BlockBytes classify_block(const char* p, bool labels) {
+  BlockBytes bytes{0, 0, 0, 0};
+#if defined(__SSE2__)
+  // Each range with one compare: byte - low + 0x80 (wrapping) is below high - low - 127 as a signed byte
+  // exactly for the bytes from low to high. Clearing bit 0x20 turns lower case letters into capitals.
+  auto in_range = [](__m128i v, char low, char high) {
+    return _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(static_cast<char>(0x80 - low))),
+                          _mm_set1_epi8(static_cast<char>(high - low - 127)));
+  };
+  auto bits = [](__m128i m) { return static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(m))); };
+  // With labels off, a key that no byte matches once bit 0x20 is cleared.
+  const __m128i b_key = _mm_set1_epi8(labels ? 'B' : ' ');
+  for (int i = 0; i < 64; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const __m128i folded = _mm_andnot_si128(_mm_set1_epi8(0x20), v);
+    const __m128i d = in_range(v, '0', '9');
+    // '-', '.', '/' and the digits are one range.
+    const __m128i dj = _mm_or_si128(in_range(v, '-', '9'), _mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
+    // Letters, '@' and '`' (which folds onto '@'): taking a rare '`' for soft only leaves a segment longer.
+    const __m128i letters = in_range(folded, '@', 'Z');
+    const __m128i others =
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('+')),
+                     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('_')), _mm_cmpeq_epi8(v, _mm_set1_epi8('%'))));
+    bytes.soft |= bits(_mm_or_si128(_mm_or_si128(dj, letters), others)) << i;
+    bytes.digit |= bits(d) << i;
+    bytes.joined |= bits(dj) << i;
+    bytes.rare |= bits(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('@')), _mm_cmpeq_epi8(folded, b_key))) << i;
+  }
+#else
+  const std::uint8_t rare_classes = labels ? (kSegmentAt | kSegmentB) : kSegmentAt;
+  for (std::size_t i = 0; i < 64; ++i) {
+    const std::uint8_t cls = kSegmentClasses[static_cast<unsigned char>(p[i])];
+    const std::uint64_t bit = std::uint64_t{1} << i;
+    if ((cls & kSegmentHard) == 0) bytes.soft |= bit;
+    if ((cls & kSegmentDigit) != 0) bytes.digit |= bit;
+    if ((cls & (kSegmentDigit | kSegmentJoiner)) != 0) bytes.joined |= bit;
+    if ((cls & rare_classes) != 0) bytes.rare |= bit;
+  }
+#endif
+  return bytes;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define AIRLOCK_IDENTIFIERS_AVX2 1
+
+// With AVX2, each byte's kind comes from two table lookups, one by its low four bits and one by its high four,
+// ANDed: a kind is a set of low halves times a set of high halves, and gets one bit of the result. The kinds
+// below are disjoint, so a byte has at most one bit, and none exactly when it is a hard separator. A byte
+// of 0x80 or more looks up zero by its low half (the lookup's rule for such an index).
+struct NibbleKind {
+  std::uint8_t bit;
+  std::uint16_t highs;  // bit h set: high half h
+  std::uint16_t lows;   // bit l set: low half l
+};
+constexpr std::uint8_t kNibbleDigit = 0x80;   // the top bit: the byte mask needs no shift
+constexpr std::uint8_t kNibbleJoiner = 0x40;  // next to the digits: adding 0x40 tops either with the top bit
+constexpr std::uint8_t kNibbleB = 0x08;
+constexpr std::uint8_t kNibbleAt = 0x04;
+constexpr std::array<NibbleKind, 8> kNibbleKinds{{
+    {kNibbleDigit, 1 << 3, 0x03FF},            // '0' to '9'
+    {kNibbleJoiner, 1 << 2, 1 << 0 | 0xE000},  // ' ', '-', '.', '/'
+    {0x20, 1 << 4 | 1 << 6, 0xFFFA},           // 'A' to 'O' and 'a' to 'o' but for 'B' and 'b'
+    {0x10, 1 << 5 | 1 << 7, 0x07FF},           // 'P' to 'Z' and 'p' to 'z'
+    {kNibbleB, 1 << 4 | 1 << 6, 1 << 2},       // 'B' and 'b'
+    {kNibbleAt, 1 << 4, 1 << 0},               // '@'
+    {0x02, 1 << 2, 1 << 5 | 1 << 11},          // '%' and '+'
+    {0x01, 1 << 5, 1 << 15},                   // '_'
+}};
+
+constexpr std::array<std::uint8_t, 16> nibble_table(bool high) {
+  std::array<std::uint8_t, 16> table{};
+  for (const NibbleKind& kind : kNibbleKinds) {
+    for (int i = 0; i < 16; ++i) {
+      if (((high ? kind.highs : kind.lows) >> i) & 1) table[i] |= kind.bit;
+    }
+  }
+  return table;
+}
+alignas(16) constexpr std::array<std::uint8_t, 16> kLowNibbles = nibble_table(false);
+alignas(16) constexpr std::array<std::uint8_t, 16> kHighNibbles = nibble_table(true);
+
+// The tables give every byte the kind kSegmentClasses gives it.
+constexpr bool nibble_tables_match_classes() {
+  for (int c = 0; c < 256; ++c) {
+    const std::uint8_t kind = c < 128 ? kLowNibbles[c & 15] & kHighNibbles[c >> 4] : 0;
+    const std::uint8_t cls = kSegmentClasses[c];
+    if (kind != 0 && (kind & (kind - 1)) != 0) return false;
+    if ((kind == 0) != ((cls & kSegmentHard) != 0)) return false;
+    if ((kind == kNibbleDigit) != ((cls & kSegmentDigit) != 0)) return false;
+    if ((kind == kNibbleJoiner) != ((cls & kSegmentJoiner) != 0)) return false;
+    if ((kind == kNibbleB) != ((cls & kSegmentB) != 0)) return false;
+    if ((kind == kNibbleAt) != ((cls & kSegmentAt) != 0)) return false;
+  }
+  return true;
+}
+static_assert(nibble_tables_match_classes());
+
+// The kinds of 32 bytes.
+__attribute__((target("avx2"), always_inline)) inline __m256i kinds_avx2(const char* p) {
+  const __m256i low_table =
+      _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(kLowNibbles.data())));
+  const __m256i high_table =
+      _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(kHighNibbles.data())));
+  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  const __m256i high = _mm256_and_si256(_mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0F));
+  return _mm256_and_si256(_mm256_shuffle_epi8(low_table, v), _mm256_shuffle_epi8(high_table, high));
+}
+
+// The top bits of the 64 bytes `low` then `high`.
+__attribute__((target("avx2"), always_inline)) inline std::uint64_t top_bits_avx2(__m256i low, __m256i high) {
+  return std::uint64_t{static_cast<std::uint32_t>(_mm256_movemask_epi8(low))} |
+         std::uint64_t{static_cast<std::uint32_t>(_mm256_movemask_epi8(high))} << 32;
+}
+
+__attribute__((target("avx2"))) inline BlockBytes classify_block_avx2(const char* p, bool labels) {
+  const __m256i low = kinds_avx2(p);
+  const __m256i high = kinds_avx2(p + 32);
+  const __m256i zero = _mm256_setzero_si256();
+  // Adding 0x40 gives a digit (0x80) or a joiner (0x40) the top bit, and no other kind.
+  const __m256i to_joined = _mm256_set1_epi8(kNibbleJoiner);
+  // A rare kind (0x04 or 0x08) plus 0x7C reaches the top bit; zero plus 0x7C does not.
+  const __m256i rare_key = _mm256_set1_epi8(static_cast<char>(labels ? kNibbleAt | kNibbleB : kNibbleAt));
+  const __m256i to_rare = _mm256_set1_epi8(0x7C);
+  BlockBytes bytes;
+  bytes.soft = ~top_bits_avx2(_mm256_cmpeq_epi8(low, zero), _mm256_cmpeq_epi8(high, zero));
+  bytes.digit = top_bits_avx2(low, high);
+  bytes.joined = top_bits_avx2(_mm256_add_epi8(low, to_joined), _mm256_add_epi8(high, to_joined));
+  bytes.rare = top_bits_avx2(_mm256_add_epi8(_mm256_and_si256(low, rare_key), to_rare),
+                             _mm256_add_epi8(_mm256_and_si256(high, rare_key), to_rare));
+  return bytes;
+}
+#endif
+
 class SegmentScan {
  public:
-  SegmentScan(std::span<const char> text, bool labels) : begin_(text.data()), size_(text.size()), labels_(labels) {}
+  SegmentScan(std::span<const char> text, bool labels) : begin_(text.data()), size_(text.size()), labels_(labels) {
+#if defined(AIRLOCK_IDENTIFIERS_AVX2)
+    avx2_ = __builtin_cpu_supports("avx2");
+#endif
+  }
 
   // The last hard separator such that every segment from `p` up to it is boring, or nullptr when there is
   // none (the segment at `p` is not boring or runs past the chunk); the main loop then scans that separator
-  // itself. `p` follows a hard separator and never moves back between calls.
-  const char* boring_end(const char* p) {
+  // itself. `p` follows a hard separator and never moves back between calls. Kept out of the main loop, whose
+  // registers it would otherwise crowd.
+  __attribute__((noinline)) const char* boring_end(const char* p) {
     // In a very short chunk the masks of its one block cost more than scanning its few bytes one by one.
     if (size_ < 16) return nullptr;
-    const auto at = static_cast<std::size_t>(p - begin_);
-    const char* last = nullptr;
-    std::size_t block = at / 64;
-    std::uint64_t from = ~std::uint64_t{0} << (at % 64);
-    for (; block * 64 < size_; ++block, from = ~std::uint64_t{0}) {
-      if (block != block_) load(block);
-      const std::uint64_t hard = hard_ & from;
-      const std::uint64_t bad = bad_ & from;
-      if (bad != 0) {
-        const std::uint64_t safe = hard & ((bad & -bad) - 1);
-        if (safe != 0) last = begin_ + block * 64 + static_cast<std::size_t>(63 - __builtin_clzll(safe));
-        return last;
-      }
-      if (hard != 0) last = begin_ + block * 64 + static_cast<std::size_t>(63 - __builtin_clzll(hard));
-    }
-    return last;
+#if defined(AIRLOCK_IDENTIFIERS_AVX2)
+    if (avx2_) return boring_end_avx2(p);
+#endif
+    return walk<classify_block>(p);
   }
 
  private:
+  // What a block's tests look back at in the block before it.
+  struct Carry {
+    std::uint64_t digit = 0;
+    std::uint64_t joined = 0;
+    std::uint64_t letters = 0;
+  };
+
+#if defined(AIRLOCK_IDENTIFIERS_AVX2)
+  // The walk with every call in it inlined, so that its block masks are AVX2 code.
+  __attribute__((target("avx2"), flatten)) const char* boring_end_avx2(const char* p) {
+    return walk<classify_block_avx2>(p);
+  }
+#endif
+
   // `x` shifted up by `k` (1..63) bits, with the top bits of the previous block's `previous` shifted in.
   static std::uint64_t after(std::uint64_t x, std::uint64_t previous, int k) {
     return (x << k) | (previous >> (64 - k));
   }
 
-  void load(std::size_t block) {
-    const std::size_t base = block * 64;
-    const std::size_t n = std::min<std::size_t>(64, size_ - base);
-    const char* p = begin_ + base;
-    alignas(16) char padded[64];
-    if (n < 64) {
-      // The chunk's last, short block: the zero bytes after its end are hard separators, masked out below.
-      std::memset(padded, 0, sizeof padded);
-      std::memcpy(padded, p, n);
-      p = padded;
-    }
-    std::uint64_t soft = 0;
-    std::uint64_t digit = 0;
-    std::uint64_t joined = 0;  // digits and the joiners ' ', '-', '/', '.'
-    std::uint64_t rare = 0;    // '@', and 'b' or 'B' when labels count: looked at one by one below
-#if defined(__SSE2__)
-    // Each range with one compare: byte - low + 0x80 (wrapping) is below high - low - 127 as a signed byte
-    // exactly for the bytes from low to high. Clearing bit 0x20 turns lower case letters into capitals.
-    auto in_range = [](__m128i v, char low, char high) {
-      return _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(static_cast<char>(0x80 - low))),
-                            _mm_set1_epi8(static_cast<char>(high - low - 127)));
+  // Goes over the blocks from the one holding `p`, loading each (the first may be loaded already) until
+  // one has a mark; the last block loaded and its masks are kept for the next call.
+  template <BlockBytes (*Classify)(const char*, bool)>
+  __attribute__((always_inline)) const char* walk(const char* p) {
+    // Locals rather than members in the loop: as far as the compiler can tell, copying a short last block
+    // could change the members.
+    const char* const begin = begin_;
+    const std::size_t size = size_;
+    const bool labels = labels_;
+    const auto at = static_cast<std::size_t>(p - begin);
+    std::size_t block = at / 64;
+    std::uint64_t from = ~std::uint64_t{0} << (at % 64);
+    // The last block seen with a hard separator from `p` on (and before any mark), and those separators.
+    std::size_t hard_block = 0;
+    std::uint64_t hard_found = 0;
+    auto answer = [&]() -> const char* {
+      if (hard_found == 0) return nullptr;
+      return begin + hard_block * 64 + static_cast<std::size_t>(63 - __builtin_clzll(hard_found));
     };
-    auto bits = [](__m128i m) { return static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(m))); };
-    // With labels off, a key that no byte matches once bit 0x20 is cleared.
-    const __m128i b_key = _mm_set1_epi8(labels_ ? 'B' : ' ');
-    for (int i = 0; i < 64; i += 16) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-      const __m128i folded = _mm_andnot_si128(_mm_set1_epi8(0x20), v);
-      const __m128i d = in_range(v, '0', '9');
-      // '-', '.', '/' and the digits are one range.
-      const __m128i dj = _mm_or_si128(in_range(v, '-', '9'), _mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
-      // Letters, '@' and '`' (which folds onto '@'): taking a rare '`' for soft only leaves a segment longer.
-      const __m128i letters = in_range(folded, '@', 'Z');
-      const __m128i others =
-          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('+')),
-                       _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('_')), _mm_cmpeq_epi8(v, _mm_set1_epi8('%'))));
-      soft |= bits(_mm_or_si128(_mm_or_si128(dj, letters), others)) << i;
-      digit |= bits(d) << i;
-      joined |= bits(dj) << i;
-      rare |= bits(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('@')), _mm_cmpeq_epi8(folded, b_key))) << i;
+    if (block == block_) {
+      const std::uint64_t hard = hard_ & from;
+      const std::uint64_t bad = bad_ & from;
+      if (bad != 0) {
+        hard_found = hard & ((bad & -bad) - 1);
+        hard_block = block;
+        return answer();
+      }
+      if (hard != 0) {
+        hard_found = hard;
+        hard_block = block;
+      }
+      ++block;
+      from = ~std::uint64_t{0};
     }
-#else
-    const std::uint8_t rare_classes = labels_ ? (kSegmentAt | kSegmentB) : kSegmentAt;
-    for (std::size_t i = 0; i < 64; ++i) {
-      const std::uint8_t cls = kSegmentClasses[static_cast<unsigned char>(p[i])];
-      const std::uint64_t bit = std::uint64_t{1} << i;
-      if ((cls & kSegmentHard) == 0) soft |= bit;
-      if ((cls & kSegmentDigit) != 0) digit |= bit;
-      if ((cls & (kSegmentDigit | kSegmentJoiner)) != 0) joined |= bit;
-      if ((cls & rare_classes) != 0) rare |= bit;
-    }
-#endif
-    // Letters, and the few other soft bytes that are neither digits nor joiners.
-    const std::uint64_t letters = soft & ~joined;
+    if (block * 64 >= size) return answer();
     // The previous block's bytes, when it was the last one loaded; otherwise hard separators, which is
     // exact for every segment asked about (each starts after a hard separator of this chunk).
-    if (block != block_ + 1) {
-      digit_ = 0;
-      joined_ = 0;
-      letters_ = 0;
+    Carry carry = block == block_ + 1 ? carry_ : Carry{};
+    std::uint64_t hard = 0;
+    std::uint64_t bad = 0;
+    while (true) {
+      const std::size_t base = block * 64;
+      if (size - base >= 64) {
+        const BlockBytes bytes = Classify(begin + base, labels);
+        hard = ~bytes.soft;
+        bad = marks(begin, size, base, bytes, carry);
+      } else {
+        // The chunk's last, short block: the zero bytes after its end are hard separators, masked out.
+        alignas(32) char padded[64];
+        std::memset(padded, 0, sizeof padded);
+        std::memcpy(padded, begin + base, size - base);
+        const BlockBytes bytes = Classify(padded, labels);
+        hard = ~bytes.soft & ((std::uint64_t{1} << (size - base)) - 1);
+        bad = marks(begin, size, base, bytes, carry);
+      }
+      const std::uint64_t bad_from = bad & from;
+      const std::uint64_t hard_from = hard & from & ((bad_from & -bad_from) - 1);
+      if (hard_from != 0) {
+        hard_found = hard_from;
+        hard_block = block;
+      }
+      if (bad_from != 0 || size - base <= 64) break;
+      from = ~std::uint64_t{0};
+      ++block;
     }
+    block_ = block;
+    hard_ = hard;
+    bad_ = bad;
+    carry_ = carry;
+    return answer();
+  }
+
+  // The marks of what makes a segment not boring in the block at `base` of the chunk at `begin`; `carry`
+  // moves on to this block.
+  __attribute__((always_inline)) static std::uint64_t marks(const char* begin, std::size_t size, std::size_t base,
+                                                            const BlockBytes& bytes, Carry& carry) {
+    const std::uint64_t digit = bytes.digit;
+    const std::uint64_t joined = bytes.joined;
+    // Letters, and the few other soft bytes that are neither digits nor joiners.
+    const std::uint64_t letters = bytes.soft & ~joined;
     // Where a sequence of digit groups may reach ten digits (an NHS or phone number): the tenth of ten digits
     // in a row, or the eleventh of a run of digits and joiners (two groups or more need a joiner between).
-    const std::uint64_t digit2 = digit & after(digit, digit_, 1);
-    const std::uint64_t previous_digit2 = digit_ & (digit_ << 1);
+    // Each test looks back at most ten bytes, so into the previous block at most.
+    const std::uint64_t previous_digit2 = carry.digit & (carry.digit << 1);
+    const std::uint64_t previous_digit4 = previous_digit2 & (previous_digit2 << 2);
+    const std::uint64_t previous_joined2 = carry.joined & (carry.joined << 1);
+    const std::uint64_t previous_joined4 = previous_joined2 & (previous_joined2 << 2);
+    const std::uint64_t digit2 = digit & after(digit, carry.digit, 1);
     const std::uint64_t digit4 = digit2 & after(digit2, previous_digit2, 2);
-    const std::uint64_t digit8 = digit4 & after(digit4, previous_digit2 & (previous_digit2 << 2), 4);
+    const std::uint64_t digit8 = digit4 & after(digit4, previous_digit4, 4);
     const std::uint64_t digit10 = digit8 & after(digit2, previous_digit2, 8);
-    const std::uint64_t joined2 = joined & after(joined, joined_, 1);
-    const std::uint64_t previous_joined2 = joined_ & (joined_ << 1);
+    const std::uint64_t joined2 = joined & after(joined, carry.joined, 1);
     const std::uint64_t joined4 = joined2 & after(joined2, previous_joined2, 2);
-    const std::uint64_t joined8 = joined4 & after(joined4, previous_joined2 & (previous_joined2 << 2), 4);
-    const std::uint64_t joined11 = joined8 & after(joined4, previous_joined2 & (previous_joined2 << 2), 7);
+    const std::uint64_t joined8 = joined4 & after(joined4, previous_joined4, 4);
+    const std::uint64_t joined11 = joined8 & after(joined4, previous_joined4, 7);
     std::uint64_t bad = digit10 | joined11;
     // A digit and two letters, looked at one by one for two capitals and marked at the second.
-    const std::uint64_t digit_letters = letters & after(letters, letters_, 1) & after(digit, digit_, 2);
+    const std::uint64_t digit_letters = letters & after(letters, carry.letters, 1) & after(digit, carry.digit, 2);
+    carry = Carry{digit, joined, letters};
     for (std::uint64_t left = digit_letters; left != 0; left &= left - 1) {
       const std::size_t at = base + static_cast<std::size_t>(__builtin_ctzll(left));
-      if (is_upper(begin_[at]) && is_upper(begin_[at - 1])) bad |= left & -left;
+      if (is_upper(begin[at]) && is_upper(begin[at - 1])) bad |= left & -left;
     }
     // '@' always; a 'b' only where a label's may be (see kSegmentBeforeB). Bytes beyond the chunk are unknown.
-    for (std::uint64_t left = rare; left != 0; left &= left - 1) {
+    for (std::uint64_t left = bytes.rare; left != 0; left &= left - 1) {
       const std::size_t at = base + static_cast<std::size_t>(__builtin_ctzll(left));
-      if (begin_[at] == '@' || at == 0 || at + 1 == size_ ||
-          ((kSegmentClasses[static_cast<unsigned char>(begin_[at - 1])] & kSegmentBeforeB) != 0 &&
-           (kSegmentClasses[static_cast<unsigned char>(begin_[at + 1])] & kSegmentAfterB) != 0)) {
+      if (begin[at] == '@' || at == 0 || at + 1 == size ||
+          ((kSegmentClasses[static_cast<unsigned char>(begin[at - 1])] & kSegmentBeforeB) != 0 &&
+           (kSegmentClasses[static_cast<unsigned char>(begin[at + 1])] & kSegmentAfterB) != 0)) {
         bad |= left & -left;
       }
     }
-    hard_ = ~soft & (n == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1);
-    bad_ = bad;
-    block_ = block;
-    digit_ = digit;
-    joined_ = joined;
-    letters_ = letters;
+    return bad;
   }
 
   const char* begin_;
   std::size_t size_;
   bool labels_;
-  std::size_t block_ = SIZE_MAX;  // the block loaded, and its masks
+#if defined(AIRLOCK_IDENTIFIERS_AVX2)
+  bool avx2_ = false;
+#endif
+  std::size_t block_ = SIZE_MAX;  // the block loaded last, and its masks
   std::uint64_t hard_ = 0;
   std::uint64_t bad_ = 0;
-  // The loaded block's bytes, for the tests of the next block that look back into it.
-  std::uint64_t digit_ = 0;
-  std::uint64_t joined_ = 0;
-  std::uint64_t letters_ = 0;
+  Carry carry_;
 };
 
 }  // namespace
@@ -517,7 +687,8 @@ bool IdentifierScanner::match_phone(std::size_t first, std::size_t count) const 
   std::size_t total = 0;
   for (std::size_t i = first; i < first + count; ++i) total += groups_[i].length;
   const bool international = first == 0 && groups_plus_;
-  if (international ? (total != 11 && total != 12) : ((total != 10 && total != 11) || groups_[first].digits[0] != '0')) {
+  if (international ? (total != 11 && total != 12)
+                    : ((total != 10 && total != 11) || groups_[first].digits[0] != '0')) {
     return false;
   }
   char digits[kWordBytes * kMaxGroups];

@@ -166,6 +166,22 @@ TEST(IdentifierScanner, FindsEachIdentifierAmongPlainRowsAtEveryOffset) {
   }
 }
 
+// Many plain rows are passed over in one go, block after block; a number that starts in one of those blocks
+// and ends in the next is still found, wherever the boundary falls in it.
+TEST(IdentifierScanner, FindsANumberAcrossABlockBoundaryAfterManyPlainRows) {
+  const std::string plain = "L14592,2026-01-24,40-39,M,asthma,844,67.67\n";
+  std::string rows;
+  for (int i = 0; i < 20; ++i) rows += plain;
+  for (const char* number : {"9434765919", "943 476 5919"}) {
+    for (std::size_t offset = 0; offset < 64; ++offset) {
+      const std::string text = rows + std::string(offset, 'a') + "," + number + "," + rows;
+      for (std::size_t chunk : {std::size_t{0}, std::size_t{300}}) {
+        EXPECT_EQ(scan(text, chunk, false).nhs_numbers, 1) << number << " at offset " << offset << ", chunk " << chunk;
+      }
+    }
+  }
+}
+
 TEST(IdentifierScanner, ADateCountsOnlyAfterItsLabelEvenAcrossPlainRows) {
   const std::string plain = "L14592,40-39,M,asthma,844,67.67\n";  // no date of its own
   EXPECT_EQ(scan(plain + plain + "12/03/1980\n" + plain).dates_of_birth, 0);
