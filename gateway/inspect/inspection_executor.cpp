@@ -18,10 +18,11 @@ namespace {
 constexpr std::size_t kMaxBatchesPerFeed = 5;
 }  // namespace
 
-// Bytes waiting for the pipeline: the first `size` bytes of `bytes`. A buffer handed over by
+// Bytes waiting for the pipeline: the `size` bytes of `bytes` from `offset`. A buffer handed over by
 // InspectionFeed::hand_over() is usually larger than what it holds, and is reused at its full size.
 struct QueuedBatch {
   std::vector<char> bytes;
+  std::size_t offset = 0;
   std::size_t size = 0;
 };
 
@@ -82,7 +83,7 @@ struct InspectionExecutor::Shared {
         QueuedBatch& batch = feed->queue.front();
         bool failed = !feed->error;
         lock.unlock();
-        Status status = failed ? Status::ok() : feed->pipeline->update({batch.bytes.data(), batch.size});
+        Status status = failed ? Status::ok() : feed->pipeline->update({batch.bytes.data() + batch.offset, batch.size});
         lock.lock();
         queued_bytes -= batch.size;
         if (!status && feed->error) feed->error = std::move(status);
@@ -158,9 +159,10 @@ InspectionFeed::InspectionFeed(InspectionExecutor& executor, InspectionPipeline&
 
 InspectionFeed::~InspectionFeed() { (void)drain(); }
 
-// Hands the first `size` bytes of `bytes` to a worker, and `bytes` becomes a spare buffer (or an empty one);
-// or inspects them here when no worker may take them, and `bytes` stays as it is.
-Status InspectionFeed::submit(const std::shared_ptr<State>& feed, std::vector<char>& bytes, std::size_t size) {
+// Hands the `size` bytes of `bytes` from `offset` to a worker, and `bytes` becomes a spare buffer (or an empty
+// one); or inspects them here when no worker may take them, and `bytes` stays as it is.
+Status InspectionFeed::submit(const std::shared_ptr<State>& feed, std::vector<char>& bytes, std::size_t offset,
+                              std::size_t size) {
   InspectionExecutor::Shared& shared = *feed->shared;
   if (size == 0) return Status::ok();
   std::unique_lock lock(shared.mutex);
@@ -171,7 +173,7 @@ Status InspectionFeed::submit(const std::shared_ptr<State>& feed, std::vector<ch
     feed->progress.wait(lock, [&] { return !feed->scheduled; });
     if (!feed->error) return feed->error;
     lock.unlock();
-    Status status = feed->pipeline->update({bytes.data(), size});
+    Status status = feed->pipeline->update({bytes.data() + offset, size});
     if (!status) {
       lock.lock();
       feed->error = status;
@@ -180,7 +182,7 @@ Status InspectionFeed::submit(const std::shared_ptr<State>& feed, std::vector<ch
   }
   feed->progress.wait(lock, [&] { return feed->queue.size() < kMaxBatchesPerFeed; });
   shared.queued_bytes += size;
-  feed->queue.push_back(QueuedBatch{std::move(bytes), size});
+  feed->queue.push_back(QueuedBatch{std::move(bytes), offset, size});
   if (!feed->spare.empty()) {
     bytes = std::move(feed->spare.back());
     feed->spare.pop_back();
@@ -220,15 +222,16 @@ Status InspectionFeed::update(std::span<const char> bytes) {
   return state_->error;
 }
 
-Status InspectionFeed::hand_over(std::vector<char>& buffer, std::size_t size) {
-  size = std::min(size, buffer.size());
+Status InspectionFeed::hand_over(std::vector<char>& buffer, std::size_t offset, std::size_t size) {
+  offset = std::min(offset, buffer.size());
+  size = std::min(size, buffer.size() - offset);
   // Without workers update() does not copy either; a small piece is cheaper copied than queued alone.
   if (state_->shared->workers.empty() || size < state_->shared->options.batch_bytes / 4) {
-    return update({buffer.data(), size});
+    return update({buffer.data() + offset, size});
   }
   if (Status status = submit_pending(state_); !status) return status;  // bytes given to update() go first
   const std::size_t capacity = buffer.size();
-  Status status = submit(state_, buffer, size);
+  Status status = submit(state_, buffer, offset, size);
   if (buffer.size() < capacity) buffer.resize(capacity);
   if (!status) return status;
   std::lock_guard lock(state_->shared->mutex);
@@ -236,7 +239,7 @@ Status InspectionFeed::hand_over(std::vector<char>& buffer, std::size_t size) {
 }
 
 Status InspectionFeed::submit_pending(const std::shared_ptr<State>& feed) {
-  Status status = submit(feed, feed->pending, feed->pending.size());
+  Status status = submit(feed, feed->pending, 0, feed->pending.size());
   feed->pending.clear();
   return status;
 }

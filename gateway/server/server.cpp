@@ -87,7 +87,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         service_(server.service()),
         peer_(std::move(peer)),
         watchdog_(stream_.get_executor()) {
-    chunk_.resize(kChunkBytes);
+    chunk_.resize(kChunkBytes + kQuarantineAlignment);
+    align_chunk();
     // Beast reads at most the buffer's free capacity (and at most 64 KiB) per read: without room the reads
     // stay at the few KiB the request head needed, and per-read overhead dominates a fast upload.
     buffer_.reserve(kReadBytes);
@@ -230,8 +231,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return;
     }
     auto& body = parser_->get().body();
-    body.data = chunk_.data() + pending_;
-    body.size = chunk_.size() - pending_;
+    body.data = chunk_.data() + base_ + pending_;
+    body.size = kChunkBytes - pending_;
     beast::get_lowest_layer(stream_).expires_never();
     if (!watching_) {
       watching_ = true;
@@ -252,16 +253,16 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       last_byte_ = std::chrono::steady_clock::now();
       arm_watchdog();
     }
-    const std::size_t room = std::min<std::uint64_t>(chunk_.size() - pending_, direct_remaining_);
+    const std::size_t room = std::min<std::uint64_t>(kChunkBytes - pending_, direct_remaining_);
     if (buffer_.size() > 0) {
       const std::size_t n = std::min(room, buffer_.size());
-      net::buffer_copy(net::buffer(chunk_.data() + pending_, n), buffer_.data());
+      net::buffer_copy(net::buffer(chunk_.data() + base_ + pending_, n), buffer_.data());
       buffer_.consume(n);
       net::post(stream_.get_executor(), beast::bind_front_handler(&Session::on_body_direct, this->shared_from_this(),
                                                                   beast::error_code{}, n));
       return;
     }
-    stream_.async_read_some(net::buffer(chunk_.data() + pending_, room),
+    stream_.async_read_some(net::buffer(chunk_.data() + base_ + pending_, room),
                             beast::bind_front_handler(&Session::on_body_direct, this->shared_from_this()));
   }
 
@@ -276,7 +277,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       end_body_on_error(ec);
       return;
     }
-    if (pending_ > 0 && (pending_ == chunk_.size() || direct_remaining_ == 0)) {
+    if (pending_ > 0 && (pending_ == kChunkBytes || direct_remaining_ == 0)) {
       if (!write_pending()) return;
     }
     if (!body_settled(direct_remaining_ == 0)) read_body_direct();
@@ -319,7 +320,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void on_body(beast::error_code ec, std::size_t) {
     if (closed_) return;
     if (ec == http::error::need_buffer) ec = {};
-    std::size_t filled = chunk_.size() - parser_->get().body().size;
+    std::size_t filled = kChunkBytes - parser_->get().body().size;
     std::size_t bytes = filled - pending_;
     pending_ = filled;
     body_bytes_ += bytes;
@@ -330,14 +331,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         send(error_response(413, "too_large", "the request body is larger than the gateway accepts", 11, false), true);
         return;
       }
-      body_.append(chunk_.data(), pending_);
+      body_.append(chunk_.data() + base_, pending_);
       pending_ = 0;
     }
     if (ec) {
       end_body_on_error(ec);
       return;
     }
-    if (upload_ && pending_ > 0 && (pending_ == chunk_.size() || parser_->is_done())) {
+    if (upload_ && pending_ > 0 && (pending_ == kChunkBytes || parser_->is_done())) {
       if (!write_pending()) return;
     }
     if (!body_settled(parser_->is_done())) read_body();
@@ -384,11 +385,19 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
          true);
   }
 
+  // Finds base_ in chunk_, which is a new buffer after each hand-over to the inspectors.
+  void align_chunk() {
+    const auto address = reinterpret_cast<std::uintptr_t>(chunk_.data());
+    base_ = static_cast<std::size_t>((kQuarantineAlignment - address % kQuarantineAlignment) % kQuarantineAlignment);
+  }
+
   // Hands the bytes in chunk_ to the upload; false when the upload stopped (the response is on its way).
   // The inspectors take chunk_ itself and leave another buffer of the same size in its place.
   bool write_pending() {
     std::size_t n = std::exchange(pending_, 0);
-    if (std::optional<Response> stop = upload_->write(chunk_, n)) {
+    std::optional<Response> stop = upload_->write(chunk_, base_, n);
+    align_chunk();
+    if (stop) {
       upload_.reset();
       stop_watchdog();
       send(std::move(*stop), true);
@@ -517,7 +526,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::string peer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::buffer_body>> parser_;
+  // Body bytes are read into kChunkBytes of chunk_ from base_, an address aligned to kQuarantineAlignment: full
+  // chunks then go to the quarantine file without a copy (file_store.h).
   std::vector<char> chunk_;
+  std::size_t base_ = 0;
   std::string body_;
   std::unique_ptr<UploadStream> upload_;
   std::shared_ptr<Response> response_;

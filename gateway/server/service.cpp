@@ -1158,13 +1158,17 @@ void UploadStream::release() {
   if (lock_.owns_lock()) lock_.unlock();
 }
 
-std::optional<Response> UploadStream::write(std::span<const char> bytes) { return store_and_inspect(bytes, nullptr); }
-
-std::optional<Response> UploadStream::write(std::vector<char>& buffer, std::size_t size) {
-  return store_and_inspect({buffer.data(), std::min(size, buffer.size())}, &buffer);
+std::optional<Response> UploadStream::write(std::span<const char> bytes) {
+  return store_and_inspect(bytes, nullptr, 0);
 }
 
-std::optional<Response> UploadStream::store_and_inspect(std::span<const char> bytes, std::vector<char>* owner) {
+std::optional<Response> UploadStream::write(std::vector<char>& buffer, std::size_t offset, std::size_t size) {
+  offset = std::min(offset, buffer.size());
+  return store_and_inspect({buffer.data() + offset, std::min(size, buffer.size() - offset)}, &buffer, offset);
+}
+
+std::optional<Response> UploadStream::store_and_inspect(std::span<const char> bytes, std::vector<char>* owner,
+                                                        std::size_t offset) {
   if (done_) return error_response(500, "internal", "the upload already ended", version_, false);
   auto stop = [&](unsigned status, std::string_view code, const std::string& message) {
     abort(message);
@@ -1189,7 +1193,7 @@ std::optional<Response> UploadStream::store_and_inspect(std::span<const char> by
   if (pipeline_ok_) {
     if (!feed_) feed_ = std::make_unique<inspect::InspectionFeed>(*service_.inspection_, *state_->pipeline);
     // After a hand-over `bytes` belongs to the inspectors: only its size is used below.
-    Status status = owner != nullptr ? feed_->hand_over(*owner, bytes.size()) : feed_->update(bytes);
+    Status status = owner != nullptr ? feed_->hand_over(*owner, offset, bytes.size()) : feed_->update(bytes);
     if (!status) {
       pipeline_ok_ = false;
       return stop(400, "bad_request", status.message());

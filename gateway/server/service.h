@@ -245,9 +245,10 @@ class UploadStream {
   // Stores and inspects the next bytes. A response when the upload must stop now (denied early, more
   // bytes than the upload's length or the chunk limit, a storage error); the connection then closes.
   std::optional<Response> write(std::span<const char> bytes);
-  // write() of the first `size` bytes of `buffer`, which the inspectors then take without a copy: `buffer`
-  // comes back as another buffer at least as large, its contents unspecified.
-  std::optional<Response> write(std::vector<char>& buffer, std::size_t size);
+  // write() of the `size` bytes of `buffer` from `offset`, which the inspectors then take without a copy:
+  // `buffer` comes back as another buffer at least as large, its contents unspecified. Bytes at an address
+  // aligned to kQuarantineAlignment go to the disk without a copy too (file_store.h).
+  std::optional<Response> write(std::vector<char>& buffer, std::size_t offset, std::size_t size);
   // The body ended: sync, verify the checksum, store the new offset, and decide when it was the last byte.
   Response finish();
   // The body did not end (client gone, timeout, shutdown): the bytes received so far are synced and
@@ -260,7 +261,7 @@ class UploadStream {
  private:
   void release();
   // write(); with `owner` (whose data `bytes` is) the inspectors take the buffer instead of a copy.
-  std::optional<Response> store_and_inspect(std::span<const char> bytes, std::vector<char>* owner);
+  std::optional<Response> store_and_inspect(std::span<const char> bytes, std::vector<char>* owner, std::size_t offset);
   // Waits for the inspectors to see every byte handed to them and ends the feed; their first error.
   runtime::Status settle();
 

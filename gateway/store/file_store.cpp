@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -139,11 +140,12 @@ bool exists(const std::string& path) {
 // The quarantine file is written with O_DIRECT where the file system allows it: the bytes go from the
 // writer's staging buffer to the disk without a copy into the page cache, which costs the gateway more CPU
 // than any inspector but SHA-256 on a large upload, and would fill the cache with files nobody reads soon.
-// Direct writes must start and end on block boundaries and come from aligned memory, so the bytes are staged
-// in an aligned buffer and written kDirectBytes at a time; sync() writes the unaligned tail through the
+// Direct writes must start and end on block boundaries and come from aligned memory: bytes that come so (the
+// server reads upload bodies into aligned buffers) are written from where they are, others are staged in an
+// aligned buffer and written kDirectBytes at a time; sync() writes the unaligned tail through the
 // ordinary descriptor (the next direct write covers that block again). A file system without O_DIRECT
 // (tmpfs, some network file systems) gets ordinary writes, with early writeback.
-constexpr std::size_t kDirectAlign = 4096;        // covers every common logical block size and DMA alignment
+constexpr std::size_t kDirectAlign = kQuarantineAlignment;  // covers common block sizes and DMA alignments
 constexpr std::size_t kDirectBytes = 256u << 10;  // one write; a multiple of kDirectAlign
 
 struct FreeDeleter {
@@ -181,6 +183,10 @@ class LocalQuarantineWriter final : public QuarantineWriter {
 
   Status append(std::span<const char> bytes) override {
     if (!direct_fd_.valid()) return append_buffered(bytes);
+    if (staged_ == 0 && reinterpret_cast<std::uintptr_t>(bytes.data()) % kDirectAlign == 0 &&
+        bytes.size() % kDirectAlign == 0 && !bytes.empty()) {
+      return write_direct_from(bytes);  // aligned at both ends: straight from the caller's memory
+    }
     while (!bytes.empty()) {
       const std::size_t n = std::min(kDirectBytes - staged_, bytes.size());
       std::memcpy(staging_.get() + staged_, bytes.data(), n);
@@ -260,6 +266,31 @@ class LocalQuarantineWriter final : public QuarantineWriter {
     if (staged_ > 0) std::memmove(staging_.get(), staging_.get() + done, staged_);
     if (refused) return leave_direct();
     return status;
+  }
+
+  // Writes the caller's aligned bytes at direct_end_ (nothing is staged). A refused direct write leaves the
+  // writer with ordinary writes, as in write_direct().
+  Status write_direct_from(std::span<const char> bytes) {
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+      ssize_t n =
+          ::pwrite(direct_fd_.get(), bytes.data() + done, bytes.size() - done, static_cast<off_t>(direct_end_ + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n > 0) {
+        done += static_cast<std::size_t>(n);
+        continue;
+      }
+      direct_end_ += done;
+      size_ += done;
+      if (n < 0 && errno == EINVAL) {
+        Status status = leave_direct();
+        return status ? append_buffered(bytes.subspan(done)) : status;
+      }
+      return errno_error("cannot write", path_, n < 0 ? errno : ENOSPC);
+    }
+    direct_end_ += done;
+    size_ += done;
+    return Status::ok();
   }
 
   Status leave_direct() {

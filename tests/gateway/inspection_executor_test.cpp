@@ -220,14 +220,14 @@ TEST(InspectionExecutor, APipelineErrorReachesTheCallerAndSticks) {
   EXPECT_LE(pipeline.bytes_received(), 2000u);
 }
 
-// As a server reads a body: into one buffer of `buffer_bytes`, handed over whole each time it fills (and
-// whatever is left at the end); every `copy_every`-th piece goes through update() instead. Each buffer that
-// comes back is overwritten at once, as the next socket read would, so a hand-over that kept reading the
-// caller's buffer would see garbage.
+// As a server reads a body: into `buffer_bytes` of one buffer from `offset`, handed over each time they fill
+// (and whatever is left at the end); every `copy_every`-th piece goes through update() instead. Each buffer
+// that comes back is overwritten at once, as the next socket read would, so a hand-over that kept reading the
+// caller's buffer, or read it from anywhere but `offset`, would see garbage.
 InspectionReport handed_over(InspectionExecutor& executor, const std::string& data, std::size_t buffer_bytes,
-                             std::size_t copy_every = 0) {
+                             std::size_t copy_every = 0, std::size_t offset = 0) {
   return fed(executor, data, /*lanes=*/false, [&](InspectionFeed& feed) {
-    std::vector<char> buffer(buffer_bytes);
+    std::vector<char> buffer(offset + buffer_bytes, '#');
     std::size_t piece = 0;
     for (std::size_t at = 0; at < data.size(); at += buffer_bytes, ++piece) {
       const std::size_t size = std::min(buffer_bytes, data.size() - at);
@@ -235,9 +235,9 @@ InspectionReport handed_over(InspectionExecutor& executor, const std::string& da
         EXPECT_TRUE(feed.update({data.data() + at, size}).is_ok());
         continue;
       }
-      std::copy_n(data.data() + at, size, buffer.data());
-      EXPECT_TRUE(feed.hand_over(buffer, size).is_ok());
-      EXPECT_GE(buffer.size(), buffer_bytes);
+      std::copy_n(data.data() + at, size, buffer.data() + offset);
+      EXPECT_TRUE((offset == 0 ? feed.hand_over(buffer, size) : feed.hand_over(buffer, offset, size)).is_ok());
+      EXPECT_GE(buffer.size(), offset + buffer_bytes);
       std::fill(buffer.begin(), buffer.end(), '#');
     }
   });
@@ -253,11 +253,17 @@ TEST(InspectionExecutor, HandedOverBuffersReachThePipelineInOrderWithCopiedBytes
   expect_same(handed_over(executor, data, 16384, /*copy_every=*/3), want);
   // Pieces under a quarter of a batch are copied, as update() does.
   expect_same(handed_over(executor, data, 1000), want);
+  // Bytes that start past the buffer's start (a server aligns its reads for the disk) are read from there,
+  // whether queued, copied or inspected by the caller.
+  expect_same(handed_over(executor, data, 16384, /*copy_every=*/3, /*offset=*/3996), want);
+  expect_same(handed_over(executor, data, 1000, /*copy_every=*/0, /*offset=*/96), want);
   // Over the byte budget the caller inspects its own buffer.
   InspectionExecutor tight({.threads = 1, .max_queued_bytes = 100, .batch_bytes = 16384});
   expect_same(handed_over(tight, data, 16384, /*copy_every=*/2), want);
+  expect_same(handed_over(tight, data, 16384, /*copy_every=*/0, /*offset=*/4000), want);
   InspectionExecutor inline_only({.threads = 0});
   expect_same(handed_over(inline_only, data, 16384), want);
+  expect_same(handed_over(inline_only, data, 16384, /*copy_every=*/0, /*offset=*/10), want);
   EXPECT_EQ(executor.queued_bytes(), 0u);
 }
 

@@ -4,8 +4,11 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <random>
+#include <span>
 #include <thread>
 
 #include "store_test_support.h"
@@ -90,15 +93,21 @@ TEST(FileStore, ReopeningTruncatesBytesPastTheRecordedOffset) {
   EXPECT_EQ(store_test::read_file(files->quarantine_path(kId)), "0123abc");
 }
 
-// The writer stages bytes and writes whole aligned blocks past the page cache where it can, and the partial
-// last block through it: appends of every size, syncs anywhere, and a reopening at any recorded offset (with
-// unrecorded bytes after it) must leave exactly the recorded bytes in the file.
+// The writer writes whole aligned blocks past the page cache where it can (from the caller's memory when they
+// come aligned, else staged), and the partial last block through it: appends of every size and alignment,
+// syncs anywhere, and a reopening at any recorded offset (with unrecorded bytes after it) must leave exactly
+// the recorded bytes in the file.
 TEST(FileStore, KeepsEveryRecordedByteWhateverTheSizesOfAppendsAndWhereSyncsAndReopeningsFall) {
   store_test::TempDir dir;
   auto files = open_files(dir.path());
   std::mt19937 random(7);
   std::string pool(1u << 20, '\0');
   for (char& c : pool) c = static_cast<char>(random());
+  const std::size_t aligned_bytes = kQuarantineAlignment * 96;
+  std::unique_ptr<char, decltype(&std::free)> aligned(
+      static_cast<char*>(std::aligned_alloc(kQuarantineAlignment, aligned_bytes)), &std::free);
+  ASSERT_NE(aligned, nullptr);
+  for (std::size_t i = 0; i < aligned_bytes; ++i) aligned.get()[i] = static_cast<char>(random());
   const std::size_t sizes[] = {1, 7, 511, 4095, 4096, 4097, 65536, 262143, 262144, 262145, 700001};
   std::string recorded;
   for (int round = 0; round < 16; ++round) {
@@ -108,9 +117,15 @@ TEST(FileStore, KeepsEveryRecordedByteWhateverTheSizesOfAppendsAndWhereSyncsAndR
     std::string appended;
     for (int i = 0; i < 4; ++i) {
       const std::size_t size = sizes[random() % std::size(sizes)];
-      const std::string bytes = pool.substr(random() % (pool.size() - size), size);
+      std::span<const char> bytes(pool.data() + random() % (pool.size() - size), size);
+      if (random() % 2 == 0) {
+        // Whole aligned blocks from aligned memory, which the writer may write from where they are.
+        const std::size_t blocks = 1 + random() % 80;
+        bytes = std::span<const char>(aligned.get() + kQuarantineAlignment * (random() % 16),
+                                      kQuarantineAlignment * blocks);
+      }
       ASSERT_TRUE((*writer)->append(bytes));
-      appended += bytes;
+      appended.append(bytes.data(), bytes.size());
       if (random() % 3 == 0) {
         ASSERT_TRUE((*writer)->sync());
       }

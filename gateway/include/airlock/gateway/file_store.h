@@ -12,6 +12,10 @@
 
 namespace airlock::gateway {
 
+// An append whose bytes start at an address aligned to this, at a file offset aligned to it, and whose size is
+// a multiple of it, goes from the caller's memory to the disk without a copy where the file system allows it.
+inline constexpr std::size_t kQuarantineAlignment = 4096;
+
 // An open quarantine file, appended to chunk by chunk.
 class QuarantineWriter {
  public:

@@ -64,13 +64,16 @@ class InspectionFeed {
   // first `size` bytes of `buffer` go to the pipeline as they are, and `buffer` comes back as another
   // buffer at least as large (one the pipeline is done with, or a new one) whose contents are unspecified.
   // Bytes given to update() before go first. A small `size` is copied, as update() would.
-  runtime::Status hand_over(std::vector<char>& buffer, std::size_t size);
+  runtime::Status hand_over(std::vector<char>& buffer, std::size_t size) { return hand_over(buffer, 0, size); }
+  // hand_over() of the `size` bytes of `buffer` from `offset`.
+  runtime::Status hand_over(std::vector<char>& buffer, std::size_t offset, std::size_t size);
   // Waits until the pipeline has seen every byte given so far; returns its first error, if any.
   runtime::Status drain();
 
  private:
   struct State;
-  static runtime::Status submit(const std::shared_ptr<State>& feed, std::vector<char>& bytes, std::size_t size);
+  static runtime::Status submit(const std::shared_ptr<State>& feed, std::vector<char>& bytes, std::size_t offset,
+                                std::size_t size);
   // submit() of the batch update() has filled, which then starts empty again.
   static runtime::Status submit_pending(const std::shared_ptr<State>& feed);
   friend struct InspectionExecutor::Shared;
