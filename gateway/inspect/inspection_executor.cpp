@@ -24,6 +24,7 @@ struct QueuedBatch {
   std::vector<char> bytes;
   std::size_t offset = 0;
   std::size_t size = 0;
+  bool handed_over = false;  // by hand_over(), not a batch of update()'s copies
 };
 
 struct InspectionFeed::State {
@@ -32,9 +33,13 @@ struct InspectionFeed::State {
   std::vector<char> pending;  // the batch update() is filling; touched by the caller only
   // Guarded by Shared::mutex.
   std::deque<QueuedBatch> queue;
-  // One processed buffer, kept for reuse (not cleared: a buffer handed back by hand_over() keeps its size,
-  // so it is not filled with zeros again).
+  // Processed buffers of hand_over(), given back by it and kept until the feed ends (not cleared: a buffer
+  // handed back keeps its size, so it is not filled with zeros again). None is freed or written before: a
+  // caller may have lent a buffer it handed over to a writer too (QuarantineWriter::append_lent), which it
+  // reclaims before it writes a buffer given back, or ends the feed. They are at most the buffers in
+  // circulation: a hand-over takes a new one only when none is spare, that is at most the queue's and one.
   std::vector<std::vector<char>> spare;
+  std::vector<char> own_spare;           // a processed batch of update()'s, for its next batch
   bool scheduled = false;                // in the ready list or being processed by a worker
   Status error = Status::ok();
   std::condition_variable progress;  // a batch was processed
@@ -88,8 +93,13 @@ struct InspectionExecutor::Shared {
         queued_bytes -= batch.size;
         if (!status && feed->error) feed->error = std::move(status);
         std::vector<char> done = std::move(batch.bytes);
+        const bool handed_over = batch.handed_over;
         feed->queue.pop_front();
-        if (feed->spare.empty()) feed->spare.push_back(std::move(done));
+        if (handed_over) {
+          feed->spare.push_back(std::move(done));
+        } else if (feed->own_spare.capacity() == 0) {
+          feed->own_spare = std::move(done);
+        }
         feed->progress.notify_all();
       }
       feed->scheduled = false;
@@ -159,10 +169,11 @@ InspectionFeed::InspectionFeed(InspectionExecutor& executor, InspectionPipeline&
 
 InspectionFeed::~InspectionFeed() { (void)drain(); }
 
-// Hands the `size` bytes of `bytes` from `offset` to a worker, and `bytes` becomes a spare buffer (or an empty
-// one); or inspects them here when no worker may take them, and `bytes` stays as it is.
+// Hands the `size` bytes of `bytes` from `offset` to a worker, and `bytes` becomes a spare buffer of the same
+// origin (hand_over()'s or update()'s; or an empty one); or inspects them here when no worker may take them,
+// and `bytes` stays as it is.
 Status InspectionFeed::submit(const std::shared_ptr<State>& feed, std::vector<char>& bytes, std::size_t offset,
-                              std::size_t size) {
+                              std::size_t size, bool handed_over) {
   InspectionExecutor::Shared& shared = *feed->shared;
   if (size == 0) return Status::ok();
   std::unique_lock lock(shared.mutex);
@@ -182,8 +193,10 @@ Status InspectionFeed::submit(const std::shared_ptr<State>& feed, std::vector<ch
   }
   feed->progress.wait(lock, [&] { return feed->queue.size() < kMaxBatchesPerFeed; });
   shared.queued_bytes += size;
-  feed->queue.push_back(QueuedBatch{std::move(bytes), offset, size});
-  if (!feed->spare.empty()) {
+  feed->queue.push_back(QueuedBatch{std::move(bytes), offset, size, handed_over});
+  if (!handed_over) {
+    bytes = std::exchange(feed->own_spare, {});
+  } else if (!feed->spare.empty()) {
     bytes = std::move(feed->spare.back());
     feed->spare.pop_back();
   } else {
@@ -231,7 +244,7 @@ Status InspectionFeed::hand_over(std::vector<char>& buffer, std::size_t offset, 
   }
   if (Status status = submit_pending(state_); !status) return status;  // bytes given to update() go first
   const std::size_t capacity = buffer.size();
-  Status status = submit(state_, buffer, offset, size);
+  Status status = submit(state_, buffer, offset, size, /*handed_over=*/true);
   if (buffer.size() < capacity) buffer.resize(capacity);
   if (!status) return status;
   std::lock_guard lock(state_->shared->mutex);
@@ -239,7 +252,7 @@ Status InspectionFeed::hand_over(std::vector<char>& buffer, std::size_t offset, 
 }
 
 Status InspectionFeed::submit_pending(const std::shared_ptr<State>& feed) {
-  Status status = submit(feed, feed->pending, 0, feed->pending.size());
+  Status status = submit(feed, feed->pending, 0, feed->pending.size(), /*handed_over=*/false);
   feed->pending.clear();
   return status;
 }

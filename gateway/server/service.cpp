@@ -1183,7 +1183,8 @@ std::optional<Response> UploadStream::store_and_inspect(std::span<const char> by
             ? "the bytes go past Upload-Length (" + std::to_string(*transfer_.length) + ")"
             : "a request may carry at most " + std::to_string(service_.config_.limits.max_chunk_bytes) + " bytes");
   }
-  if (Status status = writer_->append(bytes); !status) {
+  // The server's buffer is lent: the disk may write from it while the next bytes arrive (reclaimed below).
+  if (Status status = owner != nullptr ? writer_->append_lent(bytes) : writer_->append(bytes); !status) {
     service_.log_.error("storing bytes failed", {{"transfer", transfer_.id}, {"error", status.message()}});
     return stop(500, "internal", "the gateway could not store the bytes; try again later");
   }
@@ -1199,6 +1200,14 @@ std::optional<Response> UploadStream::store_and_inspect(std::span<const char> by
       return stop(400, "bad_request", status.message());
     }
     state_->inspected += bytes.size();
+  }
+  // The buffer the server reads into next (the inspectors may have handed back an earlier one) must no longer
+  // be read by a write.
+  if (owner != nullptr) {
+    if (Status status = writer_->reclaim({owner->data(), owner->size()}); !status) {
+      service_.log_.error("storing bytes failed", {{"transfer", transfer_.id}, {"error", status.message()}});
+      return stop(500, "internal", "the gateway could not store the bytes; try again later");
+    }
   }
   // The early decision on the sniffed type, once the sniffing prefix has arrived (or the whole file, which
   // the final decision then judges).
@@ -1236,6 +1245,8 @@ std::optional<Response> UploadStream::store_and_inspect(std::span<const char> by
 
 Status UploadStream::settle() {
   if (!feed_) return Status::ok();
+  // The feed frees its buffers as it ends: lent writes from them finish first (their errors come from sync()).
+  (void)writer_->reclaim({});
   Status status = feed_->drain();
   feed_.reset();
   return status;

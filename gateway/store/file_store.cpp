@@ -10,12 +10,16 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -152,10 +156,112 @@ struct FreeDeleter {
   void operator()(char* p) const { std::free(p); }
 };
 
+// The direct writes a writer has lent memory for (QuarantineWriter::append_lent), done in order by the store's
+// DiskWriter thread. Guarded by `mutex`.
+struct LentWrites {
+  struct Range {
+    std::uint64_t sequence;
+    const char* data;
+    std::size_t size;
+  };
+  std::mutex mutex;
+  std::condition_variable progress;
+  std::uint64_t submitted = 0;  // the sequence number of the last write handed over
+  std::uint64_t completed = 0;  // every write up to this one is done
+  std::deque<Range> pending;    // handed over and not done, in order
+  int error = 0;                // errno of the first write that failed
+};
+
+// A thread that does direct writes for the writers of one file store. A direct write returns when the device
+// has the bytes (on the benchmark machine 0.2 ms for 256 KiB, as long as receiving them): done here, the
+// thread that received the bytes goes on receiving the next while the disk writes these.
+class DiskWriter {
+ public:
+  DiskWriter() : thread_([this] { run(); }) {}
+  ~DiskWriter() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    work_.notify_one();
+    thread_.join();
+  }
+  DiskWriter(const DiskWriter&) = delete;
+  DiskWriter& operator=(const DiskWriter&) = delete;
+
+  // Writes `size` bytes at `data` to `fd` at `offset` on the thread; `writes` hears when it is done.
+  void submit(int fd, const char* data, std::size_t size, std::uint64_t offset, std::shared_ptr<LentWrites> writes) {
+    {
+      std::lock_guard lent(writes->mutex);
+      writes->pending.push_back({++writes->submitted, data, size});
+    }
+    {
+      std::lock_guard lock(mutex_);
+      jobs_.push_back({fd, data, size, offset, std::move(writes)});
+    }
+    work_.notify_one();
+  }
+
+ private:
+  struct Job {
+    int fd;
+    const char* data;
+    std::size_t size;
+    std::uint64_t offset;
+    std::shared_ptr<LentWrites> writes;
+  };
+
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      work_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;
+      Job job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      int error = 0;
+      std::size_t done = 0;
+      while (done < job.size) {
+        ssize_t n = ::pwrite(job.fd, job.data + done, job.size - done, static_cast<off_t>(job.offset + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+          error = n < 0 ? errno : ENOSPC;
+          break;
+        }
+        done += static_cast<std::size_t>(n);
+      }
+      {
+        std::lock_guard lent(job.writes->mutex);
+        if (error != 0 && job.writes->error == 0) job.writes->error = error;
+        job.writes->completed = job.writes->pending.front().sequence;
+        job.writes->pending.pop_front();
+      }
+      job.writes->progress.notify_all();
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable work_;
+  std::deque<Job> jobs_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: it starts once the members it uses exist
+};
+
 class LocalQuarantineWriter final : public QuarantineWriter {
  public:
-  LocalQuarantineWriter(FileDescriptor fd, std::string path, std::uint64_t size)
-      : fd_(std::move(fd)), path_(std::move(path)), size_(size), written_back_(size), direct_end_(size) {}
+  LocalQuarantineWriter(FileDescriptor fd, std::string path, std::uint64_t size, std::shared_ptr<DiskWriter> disk)
+      : fd_(std::move(fd)),
+        path_(std::move(path)),
+        size_(size),
+        written_back_(size),
+        direct_end_(size),
+        disk_(std::move(disk)),
+        lent_(std::make_shared<LentWrites>()) {}
+
+  ~LocalQuarantineWriter() override { (void)reclaim({}); }  // the descriptors and the memory outlive the writes
+  LocalQuarantineWriter(const LocalQuarantineWriter&) = delete;
+  LocalQuarantineWriter& operator=(const LocalQuarantineWriter&) = delete;
 
   // Opens a second descriptor with O_DIRECT and stages the file's last partial block, so that direct writes
   // start on a block boundary. Any failure leaves the writer with ordinary writes.
@@ -183,10 +289,7 @@ class LocalQuarantineWriter final : public QuarantineWriter {
 
   Status append(std::span<const char> bytes) override {
     if (!direct_fd_.valid()) return append_buffered(bytes);
-    if (staged_ == 0 && reinterpret_cast<std::uintptr_t>(bytes.data()) % kDirectAlign == 0 &&
-        bytes.size() % kDirectAlign == 0 && !bytes.empty()) {
-      return write_direct_from(bytes);  // aligned at both ends: straight from the caller's memory
-    }
+    if (staged_ == 0 && aligned(bytes)) return write_direct_from(bytes);  // straight from the caller's memory
     while (!bytes.empty()) {
       const std::size_t n = std::min(kDirectBytes - staged_, bytes.size());
       std::memcpy(staging_.get() + staged_, bytes.data(), n);
@@ -200,7 +303,32 @@ class LocalQuarantineWriter final : public QuarantineWriter {
     return Status::ok();
   }
 
+  // Aligned bytes with nothing staged go to the disk thread once a first direct write of this writer worked
+  // (done here: a file system that refuses it gets ordinary writes, see write_direct_from()); other bytes as
+  // append() takes them.
+  Status append_lent(std::span<const char> bytes) override {
+    if (!direct_fd_.valid() || !direct_written_ || staged_ != 0 || !aligned(bytes)) return append(bytes);
+    if (Status status = lent_error(); !status) return status;
+    disk_->submit(direct_fd_.get(), bytes.data(), bytes.size(), direct_end_, lent_);
+    direct_end_ += bytes.size();
+    size_ += bytes.size();
+    return Status::ok();
+  }
+
+  Status reclaim(std::span<const char> memory) override {
+    std::unique_lock lock(lent_->mutex);
+    std::uint64_t last = 0;  // the last pending write that reads `memory`
+    for (const LentWrites::Range& range : lent_->pending) {
+      if (memory.empty() || (range.data < memory.data() + memory.size() && memory.data() < range.data + range.size)) {
+        last = range.sequence;
+      }
+    }
+    lent_->progress.wait(lock, [&] { return lent_->completed >= last; });
+    return lent_->error == 0 ? Status::ok() : errno_error("cannot write", path_, lent_->error);
+  }
+
   Status sync() override {
+    if (Status status = reclaim({}); !status) return status;
     if (direct_fd_.valid() && staged_ > 0) {
       const std::size_t aligned = staged_ - staged_ % kDirectAlign;
       if (aligned > 0) {
@@ -220,6 +348,16 @@ class LocalQuarantineWriter final : public QuarantineWriter {
   std::uint64_t size() const override { return size_; }
 
  private:
+  static bool aligned(std::span<const char> bytes) {
+    return !bytes.empty() && reinterpret_cast<std::uintptr_t>(bytes.data()) % kDirectAlign == 0 &&
+           bytes.size() % kDirectAlign == 0;
+  }
+
+  Status lent_error() {
+    std::lock_guard lock(lent_->mutex);
+    return lent_->error == 0 ? Status::ok() : errno_error("cannot write", path_, lent_->error);
+  }
+
   Status append_buffered(std::span<const char> bytes) {
     // pwrite at our own idea of the end: a partial write leaves size_ at what did land.
     const char* data = bytes.data();
@@ -290,10 +428,12 @@ class LocalQuarantineWriter final : public QuarantineWriter {
     }
     direct_end_ += done;
     size_ += done;
+    direct_written_ = true;
     return Status::ok();
   }
 
   Status leave_direct() {
+    if (Status status = reclaim({}); !status) return status;
     Status status = write_all(fd_.get(), staging_.get(), staged_, direct_end_, path_);
     direct_fd_.reset();
     staging_.reset();
@@ -322,6 +462,9 @@ class LocalQuarantineWriter final : public QuarantineWriter {
   std::unique_ptr<char, FreeDeleter> staging_;
   std::size_t staged_ = 0;
   std::uint64_t direct_end_;
+  bool direct_written_ = false;  // a direct write from the caller's memory worked: later ones may be lent
+  std::shared_ptr<DiskWriter> disk_;
+  std::shared_ptr<LentWrites> lent_;
 };
 
 class LocalFileStore final : public FileStore {
@@ -330,7 +473,8 @@ class LocalFileStore final : public FileStore {
       : root_(std::move(root)),
         quarantine_(root_ + "/quarantine"),
         released_(root_ + "/released"),
-        denied_(root_ + "/denied") {}
+        denied_(root_ + "/denied"),
+        disk_(std::make_shared<DiskWriter>()) {}
 
   Status lay_out() {
     std::error_code error;
@@ -370,7 +514,7 @@ class LocalFileStore final : public FileStore {
       if (::ftruncate(fd.get(), static_cast<off_t>(offset)) != 0) return errno_error("cannot truncate", path, errno);
       if (::fdatasync(fd.get()) != 0) return errno_error("cannot sync", path, errno);
     }
-    auto writer = std::make_unique<LocalQuarantineWriter>(std::move(fd), path, offset);
+    auto writer = std::make_unique<LocalQuarantineWriter>(std::move(fd), path, offset, disk_);
     writer->try_direct();
     return std::unique_ptr<QuarantineWriter>(std::move(writer));
   }
@@ -439,6 +583,7 @@ class LocalFileStore final : public FileStore {
   std::string quarantine_;
   std::string released_;
   std::string denied_;
+  std::shared_ptr<DiskWriter> disk_;  // its thread runs while this store or any of its writers lives
 };
 
 // The length of the UTF-8 sequence that `lead` starts, or 0 for a byte that cannot start one.

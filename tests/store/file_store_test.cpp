@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <random>
@@ -94,9 +95,9 @@ TEST(FileStore, ReopeningTruncatesBytesPastTheRecordedOffset) {
 }
 
 // The writer writes whole aligned blocks past the page cache where it can (from the caller's memory when they
-// come aligned, else staged), and the partial last block through it: appends of every size and alignment,
-// syncs anywhere, and a reopening at any recorded offset (with unrecorded bytes after it) must leave exactly
-// the recorded bytes in the file.
+// come aligned, on another thread when lent, else staged), and the partial last block through it: appends of
+// every size and alignment, lent or not, syncs anywhere, and a reopening at any recorded offset (with
+// unrecorded bytes after it) must leave exactly the recorded bytes in the file.
 TEST(FileStore, KeepsEveryRecordedByteWhateverTheSizesOfAppendsAndWhereSyncsAndReopeningsFall) {
   store_test::TempDir dir;
   auto files = open_files(dir.path());
@@ -124,8 +125,17 @@ TEST(FileStore, KeepsEveryRecordedByteWhateverTheSizesOfAppendsAndWhereSyncsAndR
         bytes = std::span<const char>(aligned.get() + kQuarantineAlignment * (random() % 16),
                                       kQuarantineAlignment * blocks);
       }
-      ASSERT_TRUE((*writer)->append(bytes));
       appended.append(bytes.data(), bytes.size());
+      if (random() % 2 == 0) {
+        ASSERT_TRUE((*writer)->append(bytes));
+      } else {
+        // Lent: the memory is reused as soon as it is reclaimed, as a server reads the next bytes into it.
+        ASSERT_TRUE((*writer)->append_lent(bytes));
+        ASSERT_TRUE((*writer)->reclaim(bytes));
+        if (bytes.data() >= aligned.get() && bytes.data() < aligned.get() + aligned_bytes) {
+          for (std::size_t k = 0; k < bytes.size(); k += 512) aligned.get()[bytes.data() - aligned.get() + k] ^= 0x5A;
+        }
+      }
       if (random() % 3 == 0) {
         ASSERT_TRUE((*writer)->sync());
       }
@@ -138,6 +148,35 @@ TEST(FileStore, KeepsEveryRecordedByteWhateverTheSizesOfAppendsAndWhereSyncsAndR
     ASSERT_EQ(stored.size(), recorded.size()) << "round " << round;
     EXPECT_TRUE(stored == recorded) << "round " << round;
   }
+}
+
+// As a server lends its read buffers: two aligned buffers in turn, each reclaimed before it is filled again. A
+// write still reading a buffer when it is refilled, or not done when sync() returns, leaves other bytes.
+TEST(FileStore, WritesLentBytesBeforeTheirMemoryIsReclaimed) {
+  store_test::TempDir dir;
+  auto files = open_files(dir.path());
+  constexpr std::size_t kBuffer = 256u << 10;
+  std::unique_ptr<char, decltype(&std::free)> memory(
+      static_cast<char*>(std::aligned_alloc(kQuarantineAlignment, 2 * kBuffer)), &std::free);
+  ASSERT_NE(memory, nullptr);
+  auto writer = files->open_for_append(kId, 0);
+  ASSERT_TRUE(writer) << writer.message();
+  std::string expected;
+  for (std::size_t i = 0; i < 48; ++i) {
+    char* buffer = memory.get() + (i % 2) * kBuffer;
+    std::memset(buffer, static_cast<int>('a' + i % 26), kBuffer);
+    buffer[(i * 4099) % kBuffer] = 'Z';
+    const std::span<const char> bytes(buffer, kBuffer);
+    expected.append(bytes.data(), bytes.size());
+    ASSERT_TRUE((*writer)->append_lent(bytes));
+    char* next = memory.get() + ((i + 1) % 2) * kBuffer;
+    ASSERT_TRUE((*writer)->reclaim({next, kBuffer}));
+  }
+  ASSERT_TRUE((*writer)->sync());
+  EXPECT_EQ((*writer)->size(), expected.size());
+  const std::string stored = store_test::read_file(files->quarantine_path(kId));
+  ASSERT_EQ(stored.size(), expected.size());
+  EXPECT_TRUE(stored == expected);
 }
 
 TEST(FileStore, AFileShorterThanItsOffsetIsAnError) {

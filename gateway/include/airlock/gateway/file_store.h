@@ -22,8 +22,18 @@ class QuarantineWriter {
   virtual ~QuarantineWriter() = default;
   // Appended bytes may wait in the writer's memory until sync(): read the file only after it.
   virtual runtime::Status append(std::span<const char> bytes) = 0;
-  // Writes what is staged, then fdatasync: after this returns, the bytes appended so far are in the file and
-  // survive a crash or SIGKILL.
+  // append() for a caller that reuses its buffers: the writer may go on reading `bytes` after this returns
+  // (aligned bytes are written by another thread while the caller goes on), until reclaim() of that memory,
+  // sync() or the writer's end. The errors of such writes come from reclaim() and sync().
+  virtual runtime::Status append_lent(std::span<const char> bytes) { return append(bytes); }
+  // Waits until the writer reads nothing of `memory` (an empty span: of any lent memory); the first error of
+  // a lent write, if any.
+  virtual runtime::Status reclaim(std::span<const char> memory) {
+    (void)memory;
+    return runtime::Status::ok();
+  }
+  // Waits for lent writes, writes what is staged, then fdatasync: after this returns, the bytes appended so
+  // far are in the file and survive a crash or SIGKILL.
   virtual runtime::Status sync() = 0;
   // Bytes in the file once sync() returns: those it held at opening plus those appended since.
   virtual std::uint64_t size() const = 0;

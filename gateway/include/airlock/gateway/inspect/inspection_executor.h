@@ -73,7 +73,7 @@ class InspectionFeed {
  private:
   struct State;
   static runtime::Status submit(const std::shared_ptr<State>& feed, std::vector<char>& bytes, std::size_t offset,
-                                std::size_t size);
+                                std::size_t size, bool handed_over);
   // submit() of the batch update() has filled, which then starts empty again.
   static runtime::Status submit_pending(const std::shared_ptr<State>& feed);
   friend struct InspectionExecutor::Shared;
