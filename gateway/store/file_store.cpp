@@ -469,8 +469,9 @@ class LocalQuarantineWriter final : public QuarantineWriter {
 
 class LocalFileStore final : public FileStore {
  public:
-  explicit LocalFileStore(std::string root)
-      : root_(std::move(root)),
+  LocalFileStore(std::string root, FileStoreOptions options)
+      : options_(options),
+        root_(std::move(root)),
         quarantine_(root_ + "/quarantine"),
         released_(root_ + "/released"),
         denied_(root_ + "/denied"),
@@ -515,7 +516,7 @@ class LocalFileStore final : public FileStore {
       if (::fdatasync(fd.get()) != 0) return errno_error("cannot sync", path, errno);
     }
     auto writer = std::make_unique<LocalQuarantineWriter>(std::move(fd), path, offset, disk_);
-    writer->try_direct();
+    if (options_.direct_writes) writer->try_direct();
     return std::unique_ptr<QuarantineWriter>(std::move(writer));
   }
 
@@ -579,6 +580,7 @@ class LocalFileStore final : public FileStore {
   }
 
  private:
+  FileStoreOptions options_;
   std::string root_;
   std::string quarantine_;
   std::string released_;
@@ -682,9 +684,9 @@ Status copy_verify_rename(const std::string& source, const std::string& target) 
   return sync_directory(parent_of(source));
 }
 
-Result<std::unique_ptr<FileStore>> FileStore::open(const std::string& root) {
+Result<std::unique_ptr<FileStore>> FileStore::open(const std::string& root, FileStoreOptions options) {
   if (root.empty()) return Error{"invalid: the file store needs a root directory"};
-  auto store = std::make_unique<LocalFileStore>(root);
+  auto store = std::make_unique<LocalFileStore>(root, options);
   if (Status status = store->lay_out(); !status) return Error{status.message()};
   return std::unique_ptr<FileStore>(std::move(store));
 }

@@ -1,8 +1,14 @@
 #include "airlock/gateway/file_store.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +17,7 @@
 #include <random>
 #include <span>
 #include <thread>
+#include <vector>
 
 #include "store_test_support.h"
 
@@ -21,8 +28,8 @@ namespace fs = std::filesystem;
 
 const std::string kId = "0123456789abcdef0123456789abcdef";
 
-std::unique_ptr<FileStore> open_files(const std::string& root) {
-  Result<std::unique_ptr<FileStore>> files = FileStore::open(root);
+std::unique_ptr<FileStore> open_files(const std::string& root, FileStoreOptions options = {}) {
+  Result<std::unique_ptr<FileStore>> files = FileStore::open(root, options);
   if (!files) throw std::runtime_error(files.message());
   return std::move(*files);
 }
@@ -98,9 +105,12 @@ TEST(FileStore, ReopeningTruncatesBytesPastTheRecordedOffset) {
 // come aligned, on another thread when lent, else staged), and the partial last block through it: appends of
 // every size and alignment, lent or not, syncs anywhere, and a reopening at any recorded offset (with
 // unrecorded bytes after it) must leave exactly the recorded bytes in the file.
-TEST(FileStore, KeepsEveryRecordedByteWhateverTheSizesOfAppendsAndWhereSyncsAndReopeningsFall) {
+// With direct writes (the default), and through the page cache as on a file system without O_DIRECT.
+class FileStoreWrites : public testing::TestWithParam<bool> {};
+
+TEST_P(FileStoreWrites, KeepEveryRecordedByteWhateverTheSizesOfAppendsAndWhereSyncsAndReopeningsFall) {
   store_test::TempDir dir;
-  auto files = open_files(dir.path());
+  auto files = open_files(dir.path(), {.direct_writes = GetParam()});
   std::mt19937 random(7);
   std::string pool(1u << 20, '\0');
   for (char& c : pool) c = static_cast<char>(random());
@@ -152,9 +162,9 @@ TEST(FileStore, KeepsEveryRecordedByteWhateverTheSizesOfAppendsAndWhereSyncsAndR
 
 // As a server lends its read buffers: two aligned buffers in turn, each reclaimed before it is filled again. A
 // write still reading a buffer when it is refilled, or not done when sync() returns, leaves other bytes.
-TEST(FileStore, WritesLentBytesBeforeTheirMemoryIsReclaimed) {
+TEST_P(FileStoreWrites, WriteLentBytesBeforeTheirMemoryIsReclaimed) {
   store_test::TempDir dir;
-  auto files = open_files(dir.path());
+  auto files = open_files(dir.path(), {.direct_writes = GetParam()});
   constexpr std::size_t kBuffer = 256u << 10;
   std::unique_ptr<char, decltype(&std::free)> memory(
       static_cast<char*>(std::aligned_alloc(kQuarantineAlignment, 2 * kBuffer)), &std::free);
@@ -177,6 +187,59 @@ TEST(FileStore, WritesLentBytesBeforeTheirMemoryIsReclaimed) {
   const std::string stored = store_test::read_file(files->quarantine_path(kId));
   ASSERT_EQ(stored.size(), expected.size());
   EXPECT_TRUE(stored == expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(DirectAndBuffered, FileStoreWrites, testing::Bool(),
+                         [](const testing::TestParamInfo<bool>& info) { return info.param ? "Direct" : "Buffered"; });
+
+// Resident pages of the file at `path` in the page cache.
+std::size_t cached_pages(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return SIZE_MAX;
+  struct stat info {};
+  (void)::fstat(fd, &info);
+  const auto size = static_cast<std::size_t>(info.st_size);
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) return SIZE_MAX;
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> resident((size + page - 1) / page);
+  const int got = ::mincore(map, size, resident.data());
+  ::munmap(map, size);
+  if (got != 0) return SIZE_MAX;
+  return static_cast<std::size_t>(
+      std::count_if(resident.begin(), resident.end(), [](unsigned char r) { return r & 1; }));
+}
+
+// Whole blocks written directly leave no copy in the page cache; written through it, they stay there. Skipped
+// where the file system refuses O_DIRECT, or keeps every file in the page cache anyway (tmpfs).
+TEST(FileStore, DirectWritesLeaveNoCopyInThePageCache) {
+  store_test::TempDir dir;
+  struct statfs file_system {};
+  ASSERT_EQ(::statfs(dir.path().c_str(), &file_system), 0);
+  if (file_system.f_type == TMPFS_MAGIC) GTEST_SKIP() << "tmpfs keeps every file in the page cache";
+  const int probe = ::open(dir.file("probe").c_str(), O_CREAT | O_WRONLY | O_DIRECT | O_CLOEXEC, 0600);
+  if (probe < 0) GTEST_SKIP() << "this file system refuses O_DIRECT";
+  ::close(probe);
+  constexpr std::size_t kBytes = 1u << 20;
+  std::unique_ptr<char, decltype(&std::free)> bytes(
+      static_cast<char*>(std::aligned_alloc(kQuarantineAlignment, kBytes)), &std::free);
+  ASSERT_NE(bytes, nullptr);
+  std::memset(bytes.get(), 'x', kBytes);
+  for (bool direct : {true, false}) {
+    auto files = open_files(dir.file(direct ? "direct" : "buffered"), {.direct_writes = direct});
+    auto writer = files->open_for_append(kId, 0);
+    ASSERT_TRUE(writer) << writer.message();
+    ASSERT_TRUE((*writer)->append({bytes.get(), kBytes}));
+    ASSERT_TRUE((*writer)->sync());
+    const std::size_t cached = cached_pages(files->quarantine_path(kId));
+    ASSERT_NE(cached, SIZE_MAX);
+    if (direct) {
+      EXPECT_EQ(cached, 0u);
+    } else {
+      EXPECT_GT(cached, 0u);
+    }
+  }
 }
 
 TEST(FileStore, AFileShorterThanItsOffsetIsAnError) {

@@ -39,10 +39,15 @@ class QuarantineWriter {
   virtual std::uint64_t size() const = 0;
 };
 
+struct FileStoreOptions {
+  // Write quarantine files with O_DIRECT where the file system takes it; false: through the page cache.
+  bool direct_writes = true;
+};
+
 class FileStore {
  public:
   // Lays out root/quarantine, root/released, root/denied (created if missing, mode 0700).
-  static runtime::Result<std::unique_ptr<FileStore>> open(const std::string& root);
+  static runtime::Result<std::unique_ptr<FileStore>> open(const std::string& root, FileStoreOptions options = {});
   virtual ~FileStore() = default;
 
   // root/quarantine/<id>/data. Ids are validated (hex only), so no path ever comes from a client.
