@@ -87,18 +87,30 @@ Status make_directory(const std::string& path) {
   return Status::ok();
 }
 
-Status write_all(int fd, const char* data, std::size_t size, std::uint64_t offset, const std::string& path) {
-  while (size > 0) {
-    ssize_t written = ::pwrite(fd, data, size, static_cast<off_t>(offset));
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("cannot write", path, errno);
+// What pwrite_all() did: the bytes written, and the errno that stopped it early (0 when all were written).
+struct Written {
+  std::size_t bytes = 0;
+  int error = 0;
+};
+
+// pwrite(2) of `size` bytes at `offset`, retrying EINTR and short writes; a write of nothing is ENOSPC.
+Written pwrite_all(int fd, const char* data, std::size_t size, std::uint64_t offset) {
+  Written written;
+  while (written.bytes < size) {
+    ssize_t n = ::pwrite(fd, data + written.bytes, size - written.bytes, static_cast<off_t>(offset + written.bytes));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      written.error = n < 0 ? errno : ENOSPC;
+      break;
     }
-    data += written;
-    size -= static_cast<std::size_t>(written);
-    offset += static_cast<std::uint64_t>(written);
+    written.bytes += static_cast<std::size_t>(n);
   }
-  return Status::ok();
+  return written;
+}
+
+Status write_all(int fd, const char* data, std::size_t size, std::uint64_t offset, const std::string& path) {
+  const Written written = pwrite_all(fd, data, size, offset);
+  return written.error == 0 ? Status::ok() : errno_error("cannot write", path, written.error);
 }
 
 std::string hex_of(const unsigned char* bytes, std::size_t size) {
@@ -147,8 +159,8 @@ bool exists(const std::string& path) {
 // Direct writes must start and end on block boundaries and come from aligned memory: bytes that come so (the
 // server reads upload bodies into aligned buffers) are written from where they are, others are staged in an
 // aligned buffer and written kDirectBytes at a time; sync() writes the unaligned tail through the
-// ordinary descriptor (the next direct write covers that block again). A file system without O_DIRECT
-// (tmpfs, some network file systems) gets ordinary writes, with early writeback.
+// ordinary descriptor (the next direct write covers that block again). A file system that refuses O_DIRECT
+// (some network and older file systems) gets ordinary writes, with early writeback.
 constexpr std::size_t kDirectAlign = kQuarantineAlignment;  // covers common block sizes and DMA alignments
 constexpr std::size_t kDirectBytes = 256u << 10;  // one write; a multiple of kDirectAlign
 
@@ -219,17 +231,7 @@ class DiskWriter {
       Job job = std::move(jobs_.front());
       jobs_.pop_front();
       lock.unlock();
-      int error = 0;
-      std::size_t done = 0;
-      while (done < job.size) {
-        ssize_t n = ::pwrite(job.fd, job.data + done, job.size - done, static_cast<off_t>(job.offset + done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-          error = n < 0 ? errno : ENOSPC;
-          break;
-        }
-        done += static_cast<std::size_t>(n);
-      }
+      const int error = pwrite_all(job.fd, job.data, job.size, job.offset).error;
       {
         std::lock_guard lent(job.writes->mutex);
         if (error != 0 && job.writes->error == 0) job.writes->error = error;
@@ -360,18 +362,9 @@ class LocalQuarantineWriter final : public QuarantineWriter {
 
   Status append_buffered(std::span<const char> bytes) {
     // pwrite at our own idea of the end: a partial write leaves size_ at what did land.
-    const char* data = bytes.data();
-    std::size_t left = bytes.size();
-    while (left > 0) {
-      ssize_t written = ::pwrite(fd_.get(), data, left, static_cast<off_t>(size_));
-      if (written < 0) {
-        if (errno == EINTR) continue;
-        return errno_error("cannot write", path_, errno);
-      }
-      data += written;
-      left -= static_cast<std::size_t>(written);
-      size_ += static_cast<std::uint64_t>(written);
-    }
+    const Written written = pwrite_all(fd_.get(), bytes.data(), bytes.size(), size_);
+    size_ += written.bytes;
+    if (written.error != 0) return errno_error("cannot write", path_, written.error);
     if (size_ - written_back_ >= kWritebackBytes) start_writeback();
     return Status::ok();
   }
@@ -380,54 +373,25 @@ class LocalQuarantineWriter final : public QuarantineWriter {
   // the buffer's start. A file system that refuses a direct write (EINVAL: an alignment it does not accept)
   // gets what is staged through the ordinary descriptor, and ordinary writes from then on.
   Status write_direct(std::size_t bytes) {
-    std::size_t done = 0;
-    Status status = Status::ok();
-    bool refused = false;
-    while (done < bytes) {
-      ssize_t n =
-          ::pwrite(direct_fd_.get(), staging_.get() + done, bytes - done, static_cast<off_t>(direct_end_ + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno == EINVAL) {
-        refused = true;
-      } else if (n < 0) {
-        status = errno_error("cannot write", path_, errno);
-      } else if (n == 0) {
-        status = errno_error("cannot write", path_, ENOSPC);
-      } else {
-        done += static_cast<std::size_t>(n);
-        continue;
-      }
-      break;
-    }
-    direct_end_ += done;
-    staged_ -= done;
-    if (staged_ > 0) std::memmove(staging_.get(), staging_.get() + done, staged_);
-    if (refused) return leave_direct();
-    return status;
+    const Written written = pwrite_all(direct_fd_.get(), staging_.get(), bytes, direct_end_);
+    direct_end_ += written.bytes;
+    staged_ -= written.bytes;
+    if (staged_ > 0) std::memmove(staging_.get(), staging_.get() + written.bytes, staged_);
+    if (written.error == EINVAL) return leave_direct();
+    return written.error == 0 ? Status::ok() : errno_error("cannot write", path_, written.error);
   }
 
   // Writes the caller's aligned bytes at direct_end_ (nothing is staged). A refused direct write leaves the
   // writer with ordinary writes, as in write_direct().
   Status write_direct_from(std::span<const char> bytes) {
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-      ssize_t n =
-          ::pwrite(direct_fd_.get(), bytes.data() + done, bytes.size() - done, static_cast<off_t>(direct_end_ + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n > 0) {
-        done += static_cast<std::size_t>(n);
-        continue;
-      }
-      direct_end_ += done;
-      size_ += done;
-      if (n < 0 && errno == EINVAL) {
-        Status status = leave_direct();
-        return status ? append_buffered(bytes.subspan(done)) : status;
-      }
-      return errno_error("cannot write", path_, n < 0 ? errno : ENOSPC);
+    const Written written = pwrite_all(direct_fd_.get(), bytes.data(), bytes.size(), direct_end_);
+    direct_end_ += written.bytes;
+    size_ += written.bytes;
+    if (written.error == EINVAL) {
+      Status status = leave_direct();
+      return status ? append_buffered(bytes.subspan(written.bytes)) : status;
     }
-    direct_end_ += done;
-    size_ += done;
+    if (written.error != 0) return errno_error("cannot write", path_, written.error);
     direct_written_ = true;
     return Status::ok();
   }
