@@ -160,13 +160,17 @@ struct BlockMasks {
   // Bytes that are neither special nor blanks nor '@'. A cell of these needs neither trimming nor the '@' of
   // CellBytes, so it is classified from the masks alone; the others byte by byte.
   std::uint64_t plain = 0;
+  // For scan_rows() to find the cells of plain text that identify() could count: capital letters (a postcode
+  // ends in two) and dashes (an NHS number of 12 bytes without blanks has one at its fourth byte).
+  std::uint64_t upper = 0;
+  std::uint64_t dash = 0;
 };
 
 // The masks of blocks made from the bytes' own masks of each kind.
 [[gnu::always_inline]] inline BlockMasks block_masks(std::uint64_t delimiter, std::uint64_t other, std::uint64_t digit,
-                                                     std::uint64_t rare) {
+                                                     std::uint64_t rare, std::uint64_t upper, std::uint64_t dash) {
   const std::uint64_t special = delimiter | other;
-  return {special, other, digit & ~special, ~(rare | special)};
+  return {special, other, digit & ~special, ~(rare | special), upper, dash};
 }
 
 // The same masks three ways: `make` fills out[0 .. blocks - 1] from the 64 * blocks bytes at `p`.
@@ -177,6 +181,8 @@ struct Portable {
       std::uint64_t other = 0;
       std::uint64_t digit = 0;
       std::uint64_t rare = 0;
+      std::uint64_t upper = 0;
+      std::uint64_t dash = 0;
       for (unsigned i = 0; i < 64; ++i) {
         const char c = p[i];
         const std::uint64_t bit = std::uint64_t{1} << i;
@@ -184,8 +190,10 @@ struct Portable {
         if (c == '"' || c == '\n' || c == '\r') other |= bit;
         if (is_digit(c)) digit |= bit;
         if (c == '@' || is_blank(c)) rare |= bit;
+        if (is_upper(c)) upper |= bit;
+        if (c == '-') dash |= bit;
       }
-      out[block] = block_masks(delimiter_bits, other, digit, rare);
+      out[block] = block_masks(delimiter_bits, other, digit, rare, upper, dash);
     }
   }
 };
@@ -214,6 +222,11 @@ struct Sse2 {
                           _mm_or_si128(_mm_cmpeq_epi8(v, line_feeds), _mm_cmpeq_epi8(v, carriage_returns)));
     };
     auto digit = [&](__m128i v) { return _mm_cmplt_epi8(_mm_add_epi8(v, digit_bias), digit_limit); };
+    // The same for capitals: c + 0x3F is below -128 + 26 exactly for 'A' to 'Z'.
+    const __m128i upper_bias = _mm_set1_epi8(0x3F);
+    const __m128i upper_limit = _mm_set1_epi8(static_cast<char>(0x80 + 26));
+    auto upper = [&](__m128i v) { return _mm_cmplt_epi8(_mm_add_epi8(v, upper_bias), upper_limit); };
+    const __m128i dashes = _mm_set1_epi8('-');
     auto rare = [&](__m128i v) {
       return _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, spaces), _mm_cmpeq_epi8(v, tabs)), _mm_cmpeq_epi8(v, ats));
     };
@@ -222,10 +235,13 @@ struct Sse2 {
       const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16));
       const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 32));
       const __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 48));
-      out[block] = block_masks(bits(_mm_cmpeq_epi8(a, delimiters), _mm_cmpeq_epi8(b, delimiters),
-                                    _mm_cmpeq_epi8(c, delimiters), _mm_cmpeq_epi8(d, delimiters)),
-                               bits(other(a), other(b), other(c), other(d)),
-                               bits(digit(a), digit(b), digit(c), digit(d)), bits(rare(a), rare(b), rare(c), rare(d)));
+      out[block] =
+          block_masks(bits(_mm_cmpeq_epi8(a, delimiters), _mm_cmpeq_epi8(b, delimiters), _mm_cmpeq_epi8(c, delimiters),
+                           _mm_cmpeq_epi8(d, delimiters)),
+                      bits(other(a), other(b), other(c), other(d)), bits(digit(a), digit(b), digit(c), digit(d)),
+                      bits(rare(a), rare(b), rare(c), rare(d)), bits(upper(a), upper(b), upper(c), upper(d)),
+                      bits(_mm_cmpeq_epi8(a, dashes), _mm_cmpeq_epi8(b, dashes), _mm_cmpeq_epi8(c, dashes),
+                           _mm_cmpeq_epi8(d, dashes)));
     }
   }
 };
@@ -249,6 +265,9 @@ struct Avx2 {
     const __m256i carriage_returns = _mm256_set1_epi8('\r');
     const __m256i digit_bias = _mm256_set1_epi8(0x50);
     const __m256i digit_limit = _mm256_set1_epi8(static_cast<char>(0x80 + 10));
+    const __m256i upper_bias = _mm256_set1_epi8(0x3F);
+    const __m256i upper_limit = _mm256_set1_epi8(static_cast<char>(0x80 + 26));
+    const __m256i dashes = _mm256_set1_epi8('-');
     const __m256i ats = _mm256_set1_epi8('@');
     const __m256i spaces = _mm256_set1_epi8(' ');
     const __m256i tabs = _mm256_set1_epi8('\t');
@@ -262,7 +281,10 @@ struct Avx2 {
           bits(_mm256_cmpgt_epi8(digit_limit, _mm256_add_epi8(low, digit_bias)),
                _mm256_cmpgt_epi8(digit_limit, _mm256_add_epi8(high, digit_bias))),
           bits(_mm256_or_si256(either(low, spaces, tabs), _mm256_cmpeq_epi8(low, ats)),
-               _mm256_or_si256(either(high, spaces, tabs), _mm256_cmpeq_epi8(high, ats))));
+               _mm256_or_si256(either(high, spaces, tabs), _mm256_cmpeq_epi8(high, ats))),
+          bits(_mm256_cmpgt_epi8(upper_limit, _mm256_add_epi8(low, upper_bias)),
+               _mm256_cmpgt_epi8(upper_limit, _mm256_add_epi8(high, upper_bias))),
+          bits(_mm256_cmpeq_epi8(low, dashes), _mm256_cmpeq_epi8(high, dashes)));
     }
   }
 };
@@ -271,7 +293,8 @@ struct Avx2 {
 bool has_avx2() {
   static const bool avx2 = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("popcnt") &&
+           __builtin_cpu_supports("abm");
   }();
   return avx2;
 }
@@ -489,6 +512,10 @@ template <class Isa>
   // Of a cell that goes on from an earlier block: 1 if its bytes there are all digits, and if all plain.
   std::uint64_t digits_so_far = 0;
   std::uint64_t plain_so_far = 0;
+  // The previous block's capitals and dashes, for the cells that end in this block.
+  std::uint64_t upper_before = 0;
+  std::uint64_t dash_before = 0;
+  const bool birth_dates = birth_dates_;
   while (offset < size) {
     const std::span<const BlockMasks> kept = masks.template blocks<Isa>(offset, ChunkMasks::kAhead);
     offset += 64 * kept.size();
@@ -520,11 +547,26 @@ template <class Isa>
       const std::uint64_t odd = (digit_ends | ~plain_ends) & special;
       const std::uint64_t other = m.other;
       const std::uint64_t unusual = odd | other;  // and the cells before a line end or a quote
-      while (special != 0) {
-        const auto at = static_cast<unsigned>(__builtin_ctzll(special));
-        special &= special - 1;
+      // The other cells are plain text, for which text() does something only in a column of dates of birth, or
+      // for a cell that ends in a capital, or has a dash 9 bytes before its end (an NHS number of 12 bytes has
+      // one at its fourth). The rest are only counted, by the bits between the cells looked at; `special` keeps
+      // the bits not yet passed. (A block that a call starts in has no cell from before: nothing is carried in.)
+      std::uint64_t looked_at = special;
+      if (!birth_dates) {
+        looked_at &= unusual | (m.upper << 1) | (upper_before >> 63) | (m.dash << 9) | (dash_before >> 55);
+        upper_before = m.upper;
+        dash_before = m.dash;
+      }
+      std::uint64_t work = looked_at;
+      while (work != 0) {
+        const auto at = static_cast<unsigned>(__builtin_ctzll(work));
+        work &= work - 1;
+        const std::uint64_t bit = std::uint64_t{1} << at;
+        const std::uint64_t passed = special & (bit - 1);  // plain cells before this one, only counted
+        special &= ~(bit | (bit - 1));
         const char* const stop = block + at;
-        const char* const first = cell;
+        const char* const first = passed == 0 ? cell : block + (64 - __builtin_clzll(passed));
+        column += std::popcount(passed);
         const auto length = static_cast<std::size_t>(stop - first);
         cell = stop + 1;
         if (((unusual >> at) & 1) == 0) [[likely]] {  // plain text, not the row's last cell
@@ -583,12 +625,17 @@ template <class Isa>
             ++cell;
             counted_from = cell;
             special &= ~(std::uint64_t{2} << at);  // the line feed's bit, unless it is in the next block
+            work &= ~(std::uint64_t{2} << at);
           }
         }
         if (row_bytes > max_row_bytes) {
           fail("a row is longer than " + std::to_string(max_row_bytes) + " bytes");
           return leave(cell, column, extra, rows, row_bytes, blank_end);
         }
+      }
+      if (special != 0) {  // the block's last cells, plain text
+        column += std::popcount(special);
+        cell = block + (64 - __builtin_clzll(special));
       }
       block += 64;
     }
@@ -597,7 +644,7 @@ template <class Isa>
 }
 
 #if defined(AIRLOCK_TABLE_AVX2)
-[[gnu::target("avx2,bmi")]] const char* TableInspector::scan_rows_avx2(const char* p, ChunkMasks& masks) {
+[[gnu::target("avx2,bmi,lzcnt,popcnt")]] const char* TableInspector::scan_rows_avx2(const char* p, ChunkMasks& masks) {
   return scan_rows<Avx2>(p, masks);
 }
 #else
@@ -749,6 +796,7 @@ void TableInspector::end_row() {
       const std::string& name = stats_.column_names[i];
       columns_[i].identifier_by_content = !is_identifier_column_name(name);
       columns_[i].birth_dates = is_birth_date_column_name(name);
+      birth_dates_ = birth_dates_ || columns_[i].birth_dates;
       if (columns_[i].birth_dates) {
         columns_[i].text_sizes = columns_[i].digit_sizes = ~std::uint64_t{0};
       } else if (!columns_[i].identifier_by_content) {

@@ -118,6 +118,31 @@ TEST(TableInspector, GivesTheSameStatisticsWhereverCellsFallInBlocksAndChunks) {
   }
 }
 
+// Without a birth-date column, cells of plain text are only counted unless they end in a capital or are 12 bytes
+// long: a postcode without its space, and an NHS number with dashes, must be judged wherever they fall in the
+// 64-byte blocks, including right after a block's start and across its end.
+TEST(TableInspector, JudgesEveryPlainCellThatCouldBeAnIdentifierWhereverItFalls) {
+  std::string text = "pad,ref,area,n\n";
+  for (std::size_t pad = 1; pad <= 70; ++pad) text += std::string(pad, 'p') + ",943-476-5919,SW1A1AA,abc\n";
+  for (std::size_t chunk : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{64}, std::size_t{100}}) {
+    auto stats = parse(text, ',', chunk);
+    ASSERT_TRUE(stats.is_table) << stats.problem;
+    EXPECT_EQ(stats.rows, 70);
+    EXPECT_EQ(stats.identifier_columns, (std::vector<std::string>{"ref", "area"})) << "chunk " << chunk;
+  }
+  // Half of each column, so that a cell missed anywhere turns the column's verdict.
+  std::string half = "pad,ref,area,end\n";
+  for (std::size_t pad = 1; pad <= 128; ++pad) {
+    half += std::string(pad, 'p') + (pad % 2 == 0 ? ",943-476-5919,SW1A1AA,z\n" : ",943-476-591x,SW1A1Ax,z\n");
+  }
+  half += "p,943-476-5919,SW1A1AA,z\n";
+  for (std::size_t chunk : {std::size_t{0}, std::size_t{1}, std::size_t{64}}) {
+    auto stats = parse(half, ',', chunk);
+    ASSERT_TRUE(stats.is_table) << stats.problem;
+    EXPECT_EQ(stats.identifier_columns, (std::vector<std::string>{"ref", "area"})) << "chunk " << chunk;
+  }
+}
+
 void expect_same(const TableStats& got, const TableStats& want, std::size_t chunk) {
   EXPECT_EQ(got.is_table, want.is_table) << "chunk " << chunk;
   EXPECT_EQ(got.problem, want.problem) << "chunk " << chunk;

@@ -101,6 +101,7 @@ class TableInspector {
   std::size_t column_ = 0;
   std::string field_;
   std::size_t width_ = 0;  // the header's fields
+  bool birth_dates_ = false;  // a column holds dates of birth: scan_rows() looks at each of its plain cells
   // A Column for each of the header's fields, then spare ones: scan_rows() counts a row's cells past the
   // header's in them until it next checks (such a row fails when it ends).
   std::vector<Column> columns_;
