@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   InspectionExecutor executor({.threads = 2});
   InspectionOptions lane_options;
   lane_options.declared = {name, "", size};
-  lane_options.run_both = executor.run_both_function();
+  lane_options.side_lane = executor.side_lane_function();
   InspectionPipeline lanes(lane_options);
   double lanes_rate = wall_mib_per_second(path, size, [&](std::span<const char> c) { (void)lanes.update(c); });
   (void)lanes.finish(path);

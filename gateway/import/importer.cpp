@@ -424,7 +424,7 @@ class ImportRun {
     inspection.declared.name = name;
     // As the gateway inspects an upload: beside the fetch, in 256 KiB batches, a table's parser in a second
     // lane (table exports are CSV).
-    inspection.run_both = inspection_.run_both_function();
+    inspection.side_lane = inspection_.side_lane_function();
     inspect::InspectionPipeline pipeline(inspection);
     inspect::InspectionFeed feed(inspection_, pipeline);
     std::uint64_t bytes = 0;
@@ -557,7 +557,7 @@ class ImportRun {
   fs::path crate_;
   std::vector<runtime::Facts> facts_;
   std::vector<std::string> inspection_errors_;
-  // One thread takes an object's batches, the other the table lane (InspectionOptions::run_both).
+  // One thread takes an object's batches, the other the table lane (InspectionOptions::side_lane).
   inspect::InspectionExecutor inspection_{{.threads = 2}};
 };
 

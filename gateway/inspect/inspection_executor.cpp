@@ -39,74 +39,146 @@ struct InspectionFeed::State {
   // reclaims before it writes a buffer given back, or ends the feed. They are at most the buffers in
   // circulation: a hand-over takes a new one only when none is spare, that is at most the queue's and one.
   std::vector<std::vector<char>> spare;
-  std::vector<char> own_spare;           // a processed batch of update()'s, for its next batch
-  bool scheduled = false;                // in the ready list or being processed by a worker
+  std::vector<char> own_spare;  // a processed batch of update()'s, for its next batch
+  bool scheduled = false;       // in the ready list or being processed by a worker
   Status error = Status::ok();
   std::condition_variable progress;  // a batch was processed
 };
 
-// Work handed to the pool by run_both(): the caller's stack holds it until it is done.
-struct SideTask {
-  const std::function<void()>* work = nullptr;
-  bool taken = false;  // by a worker (guarded by Shared::mutex)
-  bool done = false;
-};
+class ExecutorLane;
 
 struct InspectionExecutor::Shared {
   InspectionExecutorOptions options;
   mutable std::mutex mutex;
   std::condition_variable work;
-  std::condition_variable side_done;  // a side task finished
-  std::deque<SideTask*> side;          // before the ready feeds: a caller is waiting for each
+  std::deque<ExecutorLane*> side;  // lanes with work for a worker, taken before the ready feeds
   std::deque<std::shared_ptr<InspectionFeed::State>> ready;
   std::size_t queued_bytes = 0;
   bool stopping = false;
   std::vector<std::thread> workers;
 
-  void run() {
-    std::unique_lock lock(mutex);
-    for (;;) {
-      work.wait(lock, [&] { return stopping || !ready.empty() || !side.empty(); });
-      if (!side.empty()) {
-        SideTask* task = side.front();
-        side.pop_front();
-        task->taken = true;
-        lock.unlock();
-        (*task->work)();
-        lock.lock();
-        task->done = true;
-        side_done.notify_all();
-        continue;
+  void run();
+};
+
+// A SideLane of the executor. Its pieces run one at a time, in order: on a worker that took the lane from
+// Shared::side, or on a caller that finds the lane full (or waits for it) while no worker runs it.
+class ExecutorLane final : public SideLane {
+ public:
+  ExecutorLane(std::shared_ptr<InspectionExecutor::Shared> shared, std::size_t depth)
+      : shared_(std::move(shared)), depth_(std::max<std::size_t>(depth, 1)) {}
+
+  ~ExecutorLane() override {
+    std::unique_lock lock(shared_->mutex);
+    finish(lock);
+    if (posted_) shared_->side.erase(std::find(shared_->side.begin(), shared_->side.end(), this));
+  }
+
+  void post(std::function<void()> work) override {
+    InspectionExecutor::Shared& shared = *shared_;
+    if (shared.workers.empty()) {
+      work();
+      return;
+    }
+    std::unique_lock lock(shared.mutex);
+    while (works_.size() + (running_ ? 1 : 0) >= depth_) {
+      if (running_) {
+        progress_.wait(lock);
+      } else {
+        run_front(lock);
       }
-      if (ready.empty()) return;  // stopping, and nothing left
-      std::shared_ptr<InspectionFeed::State> feed = std::move(ready.front());
-      ready.pop_front();
-      while (!feed->queue.empty()) {
-        // The batch stays at the queue's front while it is inspected (push_back keeps references to a deque's
-        // elements valid), so a caller that finds the queue full waits for it, and then finds its buffer spare
-        // instead of allocating another.
-        QueuedBatch& batch = feed->queue.front();
-        bool failed = !feed->error;
-        lock.unlock();
-        Status status = failed ? Status::ok() : feed->pipeline->update({batch.bytes.data() + batch.offset, batch.size});
-        lock.lock();
-        queued_bytes -= batch.size;
-        if (!status && feed->error) feed->error = std::move(status);
-        std::vector<char> done = std::move(batch.bytes);
-        const bool handed_over = batch.handed_over;
-        feed->queue.pop_front();
-        if (handed_over) {
-          feed->spare.push_back(std::move(done));
-        } else if (feed->own_spare.capacity() == 0) {
-          feed->own_spare = std::move(done);
-        }
-        feed->progress.notify_all();
-      }
-      feed->scheduled = false;
-      feed->progress.notify_all();
+    }
+    works_.push_back(std::move(work));
+    if (!running_ && !posted_) {
+      posted_ = true;
+      shared.side.push_back(this);
+      lock.unlock();
+      shared.work.notify_one();
     }
   }
+
+  void wait() override {
+    std::unique_lock lock(shared_->mutex);
+    finish(lock);
+  }
+
+  // A worker took the lane from Shared::side: runs its pieces until none is left, unless another thread is
+  // running one (that thread goes on with the rest, or posts the lane again).
+  void drain(std::unique_lock<std::mutex>& lock) {
+    posted_ = false;
+    while (!running_ && !works_.empty()) run_front(lock);
+  }
+
+ private:
+  // Until every piece has run; the caller runs those no worker runs.
+  void finish(std::unique_lock<std::mutex>& lock) {
+    while (running_ || !works_.empty()) {
+      if (running_) {
+        progress_.wait(lock);
+      } else {
+        run_front(lock);
+      }
+    }
+  }
+
+  // Runs the oldest piece on this thread, without the lock.
+  void run_front(std::unique_lock<std::mutex>& lock) {
+    std::function<void()> work = std::move(works_.front());
+    works_.pop_front();
+    running_ = true;
+    lock.unlock();
+    work();
+    lock.lock();
+    running_ = false;
+    progress_.notify_all();
+  }
+
+  std::shared_ptr<InspectionExecutor::Shared> shared_;
+  std::size_t depth_;
+  // Guarded by Shared::mutex.
+  std::deque<std::function<void()>> works_;
+  bool running_ = false;              // a thread is running a piece
+  bool posted_ = false;               // the lane is in Shared::side
+  std::condition_variable progress_;  // a piece has run
 };
+
+void InspectionExecutor::Shared::run() {
+  std::unique_lock lock(mutex);
+  for (;;) {
+    work.wait(lock, [&] { return stopping || !ready.empty() || !side.empty(); });
+    if (!side.empty()) {
+      ExecutorLane* lane = side.front();
+      side.pop_front();
+      lane->drain(lock);
+      continue;
+    }
+    if (ready.empty()) return;  // stopping, and nothing left
+    std::shared_ptr<InspectionFeed::State> feed = std::move(ready.front());
+    ready.pop_front();
+    while (!feed->queue.empty()) {
+      // The batch stays at the queue's front while it is inspected (push_back keeps references to a deque's
+      // elements valid), so a caller that finds the queue full waits for it, and then finds its buffer spare
+      // instead of allocating another.
+      QueuedBatch& batch = feed->queue.front();
+      bool failed = !feed->error;
+      lock.unlock();
+      Status status = failed ? Status::ok() : feed->pipeline->update({batch.bytes.data() + batch.offset, batch.size});
+      lock.lock();
+      queued_bytes -= batch.size;
+      if (!status && feed->error) feed->error = std::move(status);
+      std::vector<char> done = std::move(batch.bytes);
+      const bool handed_over = batch.handed_over;
+      feed->queue.pop_front();
+      if (handed_over) {
+        feed->spare.push_back(std::move(done));
+      } else if (feed->own_spare.capacity() == 0) {
+        feed->own_spare = std::move(done);
+      }
+      feed->progress.notify_all();
+    }
+    feed->scheduled = false;
+    feed->progress.notify_all();
+  }
+}
 
 InspectionExecutor::InspectionExecutor(InspectionExecutorOptions options) : shared_(std::make_shared<Shared>()) {
   shared_->options = options;
@@ -127,33 +199,12 @@ InspectionExecutor::~InspectionExecutor() {
 
 const InspectionExecutorOptions& InspectionExecutor::options() const { return shared_->options; }
 
-void InspectionExecutor::run_both(const std::function<void()>& here, const std::function<void()>& beside) {
-  Shared& shared = *shared_;
-  if (shared.workers.empty()) {
-    here();
-    beside();
-    return;
-  }
-  SideTask task;
-  task.work = &beside;
-  {
-    std::lock_guard lock(shared.mutex);
-    shared.side.push_back(&task);
-  }
-  shared.work.notify_one();
-  here();
-  std::unique_lock lock(shared.mutex);
-  if (!task.taken) {  // every worker is busy: take it back and run it here
-    shared.side.erase(std::find(shared.side.begin(), shared.side.end(), &task));
-    lock.unlock();
-    beside();
-    return;
-  }
-  shared.side_done.wait(lock, [&] { return task.done; });
+std::unique_ptr<SideLane> InspectionExecutor::side_lane(std::size_t depth) {
+  return std::make_unique<ExecutorLane>(shared_, depth);
 }
 
-RunBoth InspectionExecutor::run_both_function() {
-  return [this](const std::function<void()>& here, const std::function<void()>& beside) { run_both(here, beside); };
+MakeSideLane InspectionExecutor::side_lane_function() {
+  return [this](std::size_t depth) { return side_lane(depth); };
 }
 
 std::size_t InspectionExecutor::queued_bytes() const {

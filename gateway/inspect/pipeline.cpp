@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <utility>
+#include <vector>
 
 #include "sniff.h"
 
@@ -75,8 +76,11 @@ Value string_list(const std::vector<std::string>& strings) {
   return Value::list(std::move(items));
 }
 
-// Chunks at least this large are worth handing half of to another thread (InspectionOptions::run_both).
+// Chunks at least this large are worth copying for the table's lane (InspectionOptions::side_lane).
 constexpr std::size_t kParallelChunkBytes = 32u << 10;
+// Chunks the table's lane may hold, queued or being parsed. With one more buffer than this, the buffer the
+// next chunk is copied into is the one of a chunk already parsed. More lets the lanes drift further apart.
+constexpr std::size_t kTableLaneDepth = 2;
 
 struct DigestDeleter {
   void operator()(EVP_MD_CTX* context) const { EVP_MD_CTX_free(context); }
@@ -109,7 +113,18 @@ struct InspectionPipeline::State {
 
   void feed_content(std::span<const char> data) {
     if (identifiers) identifiers->update(data);
-    if (table) table->update(data);
+    if (table) {
+      if (table_lane) table_lane->wait();  // the chunks before go first
+      table->update(data);
+    }
+  }
+
+  // Posts a copy of `chunk` to the table's lane.
+  void post_to_table(std::span<const char> chunk) {
+    if (!table_lane) table_lane = options.side_lane(kTableLaneDepth);
+    const std::size_t turn = table_turn++ % table_chunks.size();
+    table_chunks[turn].assign(chunk.begin(), chunk.end());
+    table_lane->post([this, turn] { table->update(table_chunks[turn]); });
   }
 
   TypeSniffer& type_sniffer() {
@@ -165,6 +180,11 @@ struct InspectionPipeline::State {
   char delimiter = 0;
   std::optional<IdentifierScanner> identifiers;
   std::optional<TableInspector> table;
+  // Copies of the chunks for the table's lane, in turn; declared before the lane, which waits for its work
+  // when it is destroyed.
+  std::array<std::vector<char>, kTableLaneDepth + 1> table_chunks;
+  std::size_t table_turn = 0;
+  std::unique_ptr<SideLane> table_lane;
   InspectionReport report;
   bool finished = false;
 };
@@ -186,15 +206,13 @@ Status InspectionPipeline::update(std::span<const char> chunk) {
     return Error{"inspection: more than the declared " + std::to_string(*declared) + " bytes"};
   }
   s.report.size += chunk.size();
-  if (s.prefix_done && s.table && s.options.run_both && chunk.size() >= kParallelChunkBytes) {
-    // Two lanes that share nothing: the table's parser, and everything else.
-    s.options.run_both(
-        [&] {
-          if (s.digest) EVP_DigestUpdate(s.digest.get(), chunk.data(), chunk.size());
-          s.clamd.update(chunk);
-          if (s.identifiers) s.identifiers->update(chunk);
-        },
-        [&] { s.table->update(chunk); });
+  if (s.prefix_done && s.table && s.options.side_lane && chunk.size() >= kParallelChunkBytes) {
+    // Two lanes that share nothing: the table's parser, and everything else. Neither waits for the other at
+    // each chunk, only when the table's lane is full.
+    s.post_to_table(chunk);
+    if (s.digest) EVP_DigestUpdate(s.digest.get(), chunk.data(), chunk.size());
+    s.clamd.update(chunk);
+    if (s.identifiers) s.identifiers->update(chunk);
     return Status::ok();
   }
   if (s.digest) EVP_DigestUpdate(s.digest.get(), chunk.data(), chunk.size());
@@ -240,6 +258,7 @@ Status InspectionPipeline::finish(const std::string& quarantine_path) {
     report.identifiers = s.identifiers->counts();
   }
   if (s.table) {
+    if (s.table_lane) s.table_lane->wait();
     s.table->finish();
     report.table = s.table->stats();
     if (report.table.is_table) {

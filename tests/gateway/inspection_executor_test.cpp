@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <string>
@@ -49,7 +51,7 @@ InspectionReport direct(const std::string& data, std::size_t chunk) {
 InspectionReport fed(InspectionExecutor& executor, const std::string& data, bool lanes,
                      const std::function<void(InspectionFeed&)>& feed_all) {
   InspectionOptions options = csv_options(data.size());
-  if (lanes) options.run_both = executor.run_both_function();
+  if (lanes) options.side_lane = executor.side_lane_function();
   InspectionPipeline pipeline(options);
   {
     InspectionFeed feed(executor, pipeline);
@@ -130,7 +132,7 @@ TEST(InspectionExecutor, ATableParsedBesideTheHashFindsWhatADirectPipelineFinds)
   ASSERT_TRUE(want.table.is_table);
   InspectionExecutor executor({.threads = 2, .max_queued_bytes = 8u << 20, .batch_bytes = 256u << 10});
   expect_same(through(executor, data, 100000, /*lanes=*/true), want);
-  // Many uploads at once: the side tasks of some are run by their callers when no worker is free.
+  // Many uploads at once: the lanes of some are run by their callers when no worker is free.
   std::vector<InspectionReport> gots(4);
   std::vector<std::thread> callers;
   for (std::size_t i = 0; i < gots.size(); ++i) {
@@ -138,71 +140,107 @@ TEST(InspectionExecutor, ATableParsedBesideTheHashFindsWhatADirectPipelineFinds)
   }
   for (std::thread& caller : callers) caller.join();
   for (const InspectionReport& got : gots) expect_same(got, want);
+  // Large chunks go to the table's lane as copies, small ones straight to the table once the lane is done:
+  // mixed, the table must still see every byte in order.
+  InspectionOptions options = csv_options(data.size());
+  options.side_lane = executor.side_lane_function();
+  InspectionPipeline mixed(options);
+  const std::size_t sizes[] = {50000, 100, 33000, 7, 262144, 32768, 32767, 1};
+  for (std::size_t at = 0, i = 0; at < data.size(); ++i) {
+    const std::size_t size = std::min(sizes[i % std::size(sizes)], data.size() - at);
+    ASSERT_TRUE(mixed.update({data.data() + at, size}).is_ok());
+    at += size;
+  }
+  ASSERT_TRUE(mixed.finish("/nonexistent").is_ok());
+  expect_same(mixed.report(), want);
 }
 
-TEST(InspectionExecutor, RunBothRunsTheSecondPartOnAnIdleWorkerAtTheSameTime) {
+TEST(InspectionExecutor, ASideLaneRunsItsWorkInOrderOnAWorkerWhileTheCallerGoesOn) {
   InspectionExecutor executor({.threads = 2});
+  std::unique_ptr<SideLane> lane = executor.side_lane(2);
   std::mutex mutex;
   std::condition_variable changed;
-  bool beside_started = false;
-  std::thread::id here_thread;
-  std::thread::id beside_thread;
-  executor.run_both(
-      [&] {
-        here_thread = std::this_thread::get_id();
-        std::unique_lock lock(mutex);
-        // Only a second thread can start `beside` while `here` waits for it.
-        EXPECT_TRUE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return beside_started; }));
-      },
-      [&] {
-        std::lock_guard lock(mutex);
-        beside_thread = std::this_thread::get_id();
-        beside_started = true;
-        changed.notify_all();
-      });
-  EXPECT_EQ(here_thread, std::this_thread::get_id());
-  EXPECT_NE(beside_thread, std::this_thread::get_id());
-  EXPECT_TRUE(beside_started);
+  bool started = false;
+  bool release = false;
+  std::thread::id worker;
+  std::vector<int> order;
+  lane->post([&] {
+    std::unique_lock lock(mutex);
+    worker = std::this_thread::get_id();
+    started = true;
+    changed.notify_all();
+    changed.wait(lock, [&] { return release; });
+    order.push_back(0);
+  });
+  {
+    // post() has returned while its piece runs: only another thread can be running it.
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return started; }));
+    EXPECT_NE(worker, std::this_thread::get_id());
+    release = true;
+  }
+  changed.notify_all();
+  for (int i = 1; i <= 200; ++i) lane->post([&order, i] { order.push_back(i); });
+  lane->wait();
+  ASSERT_EQ(order.size(), 201u);
+  for (int i = 0; i <= 200; ++i) EXPECT_EQ(order[static_cast<std::size_t>(i)], i);
 }
 
-TEST(InspectionExecutor, RunBothRunsBothPartsOnTheCallerWhenNoWorkerIsFree) {
+TEST(InspectionExecutor, AFullSideLaneRunsItsWorkOnTheCallerWhenNoWorkerIsFree) {
   InspectionExecutor executor({.threads = 1});
-  // Occupy the only worker with the side task of another caller.
+  // Occupy the only worker with another lane's piece.
+  std::unique_ptr<SideLane> other = executor.side_lane(1);
   std::mutex mutex;
   std::condition_variable changed;
   bool worker_busy = false;
   bool release = false;
-  std::thread other([&] {
-    executor.run_both(
-        [&] {
-          std::unique_lock lock(mutex);
-          changed.wait(lock, [&] { return release; });
-        },
-        [&] {
-          std::unique_lock lock(mutex);
-          worker_busy = true;
-          changed.notify_all();
-          changed.wait(lock, [&] { return release; });
-        });
+  other->post([&] {
+    std::unique_lock lock(mutex);
+    worker_busy = true;
+    changed.notify_all();
+    changed.wait(lock, [&] { return release; });
   });
   {
     std::unique_lock lock(mutex);
     ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return worker_busy; }));
   }
-  std::thread::id beside_thread;
-  executor.run_both([] {}, [&] { beside_thread = std::this_thread::get_id(); });
-  EXPECT_EQ(beside_thread, std::this_thread::get_id());
+  std::unique_ptr<SideLane> lane = executor.side_lane(1);
+  std::vector<std::thread::id> threads;
+  lane->post([&] { threads.push_back(std::this_thread::get_id()); });
+  // The lane holds one piece, which no worker can take: the caller runs it before queueing the next.
+  lane->post([&] { threads.push_back(std::this_thread::get_id()); });
+  ASSERT_EQ(threads.size(), 1u);
+  lane->wait();
+  EXPECT_EQ(threads, (std::vector<std::thread::id>{std::this_thread::get_id(), std::this_thread::get_id()}));
   {
     std::lock_guard lock(mutex);
     release = true;
   }
   changed.notify_all();
-  other.join();
+  other->wait();
 
   InspectionExecutor none({.threads = 0});
+  std::unique_ptr<SideLane> inline_lane = none.side_lane(4);
   std::vector<int> order;
-  none.run_both([&] { order.push_back(1); }, [&] { order.push_back(2); });
+  inline_lane->post([&] { order.push_back(1); });
+  EXPECT_EQ(order, (std::vector<int>{1}));  // run at once
+  inline_lane->post([&] { order.push_back(2); });
   EXPECT_EQ(order, (std::vector<int>{1, 2}));
+}
+
+TEST(InspectionExecutor, DestroyingASideLaneWaitsForItsWork) {
+  InspectionExecutor executor({.threads = 2});
+  std::atomic<int> done = 0;
+  {
+    std::unique_ptr<SideLane> lane = executor.side_lane(3);
+    for (int i = 0; i < 3; ++i) {
+      lane->post([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        ++done;
+      });
+    }
+  }
+  EXPECT_EQ(done.load(), 3);
 }
 
 TEST(InspectionExecutor, APipelineErrorReachesTheCallerAndSticks) {

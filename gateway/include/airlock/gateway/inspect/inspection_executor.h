@@ -32,13 +32,13 @@ class InspectionExecutor {
   const InspectionExecutorOptions& options() const;
   std::size_t queued_bytes() const;  // for tests and metrics
 
-  // Runs `here` on the calling thread and `beside` on an idle worker at the same time, and returns when both
-  // are done. When no worker takes `beside` by the time `here` is done, the caller runs it too, so this
-  // never waits on a busy pool (a worker may call it from inside a feed). `beside` must not call run_both.
-  // An InspectionPipeline uses it to run its table parser beside the hash and the identifier scanner.
-  void run_both(const std::function<void()>& here, const std::function<void()>& beside);
-  // run_both() as a function, for InspectionOptions::run_both; the executor must outlive it.
-  RunBoth run_both_function();
+  // A lane whose work runs in order on the workers, beside its caller (InspectionOptions::side_lane). Its
+  // pieces go before any feed's batches. When the lane is full, or waited for, and no worker has taken its
+  // work, the caller runs it: a lane never waits on a busy pool, so a worker may use one from inside a feed.
+  // With no workers, post() runs the piece at once. The executor must outlive the lane.
+  std::unique_ptr<SideLane> side_lane(std::size_t depth);
+  // side_lane() as a function, for InspectionOptions::side_lane; the executor must outlive it.
+  MakeSideLane side_lane_function();
 
   struct Shared;
 

@@ -32,17 +32,27 @@ struct DeclaredFile {
   std::optional<std::uint64_t> size;  // the declared length; more bytes than this is an error
 };
 
-// Runs two independent pieces of work, perhaps at once on two threads, and returns when both are done.
-using RunBoth = std::function<void(const std::function<void()>&, const std::function<void()>&)>;
+// A lane of work beside its caller's: each piece runs after the one posted before it, perhaps on another
+// thread, while the caller goes on (InspectionExecutor::side_lane()). Destroying a lane waits for its work.
+class SideLane {
+ public:
+  virtual ~SideLane() = default;
+  // Queues `work`. Waits first while the lane holds as many pieces as its depth (queued or running), and may
+  // then run the oldest on the caller.
+  virtual void post(std::function<void()> work) = 0;
+  // Returns once every piece posted has run.
+  virtual void wait() = 0;
+};
+// Makes a lane that holds at most `depth` pieces.
+using MakeSideLane = std::function<std::unique_ptr<SideLane>(std::size_t depth)>;
 
 struct InspectionOptions {
   InspectionLimits limits;
   ClamdOptions clamd;  // address empty: scan.result is "skipped"
   DeclaredFile declared;
-  // Runs two independent parts of one chunk's inspection, perhaps at once on two threads, and returns when
-  // both are done (InspectionExecutor::run_both). Empty: one after the other. With it, a table's parser runs
-  // beside the hash and the identifier scanner.
-  RunBoth run_both;
+  // With it, a table's parser runs in a lane of its own, beside the hash and the identifier scanner, on copies
+  // of the chunks (a few at a time). Empty: every inspector runs on the caller.
+  MakeSideLane side_lane;
 };
 
 // Everything the inspectors found, in plain C++ (fill() turns it into facts).
