@@ -6,7 +6,7 @@
 #   2. nginx (Debian) receiving a 1 GiB body to disk (client_body_in_file_only on), same client, same file
 #   3. `airlock serve` (Release) receiving the same 1 GiB through a tus PATCH, every inspector on (clamd
 #      off: a real clamd scans at its own speed, far below these), for a mostly binary file and for CSV
-#   4. the gateway's peak RSS (VmHWM) for one 4 GiB upload, and for 100 concurrent 8 MiB uploads
+#   4. the gateway's peak RSS (VmHWM) for one 4 GiB upload, and for 100 concurrent 8 MiB uploads (binary, then CSV)
 # and prints the ratios gateway/SHA-256 and gateway/nginx. The client is curl streaming the file
 # (`curl -T FILE -X PATCH`, never reading it whole). Ratios are fairer than absolute figures on a busy machine.
 #
@@ -214,6 +214,8 @@ if [[ -f "$RUNTIME_LIB" ]]; then
 fi
 
 # ---- 4. peak memory ----
+# The concurrent CSV uploads end at a line end: each is a table, parsed in its own lane (copies of its chunks).
+head -c $((CONCURRENT_MIB << 20)) "$WORK/data.csv" | sed '$d' >"$WORK/small.csv"
 rm -f "$WORK/data.csv"
 python3 -c "
 import sys
@@ -231,18 +233,25 @@ stop_gateway big
 rm -f "$WORK/big.bin"
 
 head -c $((CONCURRENT_MIB << 20)) "$WORK/data.bin" >"$WORK/small.bin"
-start_gateway many
-BASE_RSS=$(awk '/VmHWM/ { print int($2 / 1024) }' "/proc/$GATEWAY_PID/status")
-for i in $(seq "$CONCURRENT"); do create "$WORK/small.bin" "small-$i.parquet" application/octet-stream; done >"$WORK/locations"
 export -f patch
-export GATEWAY AUTH WORK
-START=$(date +%s.%N)
-# One write per line (curl's -w ends with the newline), so the 100 clients' lines never interleave.
-xargs -P "$CONCURRENT" -I{} bash -c 'patch "$WORK/small.bin" {}' <"$WORK/locations" >"$WORK/many.out"
-END=$(date +%s.%N)
-MANY_OK=$(grep -c ' 204$' "$WORK/many.out" || true)
-MANY_RSS=$(awk '/VmHWM/ { print int($2 / 1024) }' "/proc/$GATEWAY_PID/status")
-stop_gateway many
+export AUTH WORK
+many() {  # $1 file, $2 extension, $3 type: "peak_rss_mib idle_rss_mib answered_204 seconds" for $CONCURRENT at once
+  start_gateway many
+  local base start end ok rss
+  base=$(awk '/VmHWM/ { print int($2 / 1024) }' "/proc/$GATEWAY_PID/status")
+  for i in $(seq "$CONCURRENT"); do create "$1" "small-$i.$2" "$3"; done >"$WORK/locations"
+  export GATEWAY FILE="$1"
+  start=$(date +%s.%N)
+  # One write per line (curl's -w ends with the newline), so the clients' lines never interleave.
+  xargs -P "$CONCURRENT" -I{} bash -c 'patch "$FILE" {}' <"$WORK/locations" >"$WORK/many.out"
+  end=$(date +%s.%N)
+  ok=$(grep -c ' 204$' "$WORK/many.out" || true)
+  rss=$(awk '/VmHWM/ { print int($2 / 1024) }' "/proc/$GATEWAY_PID/status")
+  stop_gateway many
+  echo "$rss $base $ok $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')"
+}
+read -r MANY_RSS BASE_RSS MANY_OK MANY_S < <(many "$WORK/small.bin" parquet application/octet-stream)
+read -r MANY_CSV_RSS _ MANY_CSV_OK MANY_CSV_S < <(many "$WORK/small.csv" csv text/csv)
 
 # ---- report ----
 # Each measurement is "wall_seconds cpu_ticks": MiB/s of wall time, and MiB per second of the server's own CPU
@@ -268,5 +277,6 @@ Gateway benchmark ($(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ); best of $RUNS; $
   inspectors alone, binary: $INSPECT_BIN
   inspectors alone, CSV:    $INSPECT_CSV
   peak RSS, one ${BIG_MIB} MiB upload                           $BIG_RSS MiB   ($(mib_per_s $((BIG_MIB << 20)) "$BIG_S") MiB/s)
-  peak RSS, $CONCURRENT concurrent ${CONCURRENT_MIB} MiB uploads               $MANY_RSS MiB   (idle: $BASE_RSS MiB; $MANY_OK of $CONCURRENT answered 204 in $(awk -v a="$START" -v b="$END" 'BEGIN { printf "%.1f", b - a }')s)
+  peak RSS, $CONCURRENT concurrent ${CONCURRENT_MIB} MiB uploads               $MANY_RSS MiB   (idle: $BASE_RSS MiB; $MANY_OK of $CONCURRENT answered 204 in ${MANY_S}s)
+  peak RSS, $CONCURRENT concurrent ${CONCURRENT_MIB} MiB CSV uploads           $MANY_CSV_RSS MiB   ($MANY_CSV_OK of $CONCURRENT answered 204 in ${MANY_CSV_S}s)
 EOF
