@@ -512,9 +512,10 @@ template <class Isa>
   // Of a cell that goes on from an earlier block: 1 if its bytes there are all digits, and if all plain.
   std::uint64_t digits_so_far = 0;
   std::uint64_t plain_so_far = 0;
-  // The previous block's capitals and dashes, for the cells that end in this block.
+  // The previous block's capitals, dashes and special bytes, for the cells that end in this block.
   std::uint64_t upper_before = 0;
   std::uint64_t dash_before = 0;
+  std::uint64_t special_before = 0;
   const bool birth_dates = birth_dates_;
   while (offset < size) {
     const std::span<const BlockMasks> kept = masks.template blocks<Isa>(offset, ChunkMasks::kAhead);
@@ -548,14 +549,19 @@ template <class Isa>
       const std::uint64_t other = m.other;
       const std::uint64_t unusual = odd | other;  // and the cells before a line end or a quote
       // The other cells are plain text, for which text() does something only in a column of dates of birth, or
-      // for a cell that ends in a capital, or has a dash 9 bytes before its end (an NHS number of 12 bytes has
-      // one at its fourth). The rest are only counted, by the bits between the cells looked at; `special` keeps
-      // the bits not yet passed. (A block that a call starts in has no cell from before: nothing is carried in.)
+      // for a cell of 2 bytes or more that ends in a capital, or has a dash 9 bytes before its end (an NHS
+      // number of 12 bytes has one at its fourth). The rest are only counted, by the bits between the cells looked at;
+      // `special` keeps the bits not yet passed. (A block that a call starts in has no cell from before: nothing is
+      // carried in.)
       std::uint64_t looked_at = special;
       if (!birth_dates) {
-        looked_at &= unusual | (m.upper << 1) | (upper_before >> 63) | (m.dash << 9) | (dash_before >> 55);
+        // A capital after a byte of the cell: identify() counts no text of fewer than 5 bytes.
+        const std::uint64_t capital_end =
+            ((m.upper << 1) | (upper_before >> 63)) & ~((m.special << 2) | (special_before >> 62));
+        looked_at &= unusual | capital_end | (m.dash << 9) | (dash_before >> 55);
         upper_before = m.upper;
         dash_before = m.dash;
+        special_before = m.special;
       }
       std::uint64_t work = looked_at;
       while (work != 0) {

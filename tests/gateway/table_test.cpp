@@ -130,16 +130,23 @@ TEST(TableInspector, JudgesEveryPlainCellThatCouldBeAnIdentifierWhereverItFalls)
     EXPECT_EQ(stats.rows, 70);
     EXPECT_EQ(stats.identifier_columns, (std::vector<std::string>{"ref", "area"})) << "chunk " << chunk;
   }
-  // Half of each column, so that a cell missed anywhere turns the column's verdict.
-  std::string half = "pad,ref,area,end\n";
-  for (std::size_t pad = 1; pad <= 128; ++pad) {
-    half += std::string(pad, 'p') + (pad % 2 == 0 ? ",943-476-5919,SW1A1AA,z\n" : ",943-476-591x,SW1A1Ax,z\n");
-  }
-  half += "p,943-476-5919,SW1A1AA,z\n";
-  for (std::size_t chunk : {std::size_t{0}, std::size_t{1}, std::size_t{64}}) {
-    auto stats = parse(half, ',', chunk);
-    ASSERT_TRUE(stats.is_table) << stats.problem;
-    EXPECT_EQ(stats.identifier_columns, (std::vector<std::string>{"ref", "area"})) << "chunk " << chunk;
+  // Half of each column, so that a cell missed anywhere turns the column's verdict; the header's length moves
+  // every row to each offset in the blocks in turn.
+  for (std::size_t shift = 0; shift < 64; ++shift) {
+    std::string half = "pad" + std::string(shift, 'd') + ",ref,area,end\n";
+    for (std::size_t pad = 1; pad <= 64; ++pad) {
+      // Postcodes of 7 bytes and of 5, the fewest a postcode has.
+      const std::string postcode = pad % 4 == 0 ? "SW1A1AA" : "M11AE";
+      half +=
+          std::string(pad, 'p') + (pad % 2 == 0 ? ",943-476-5919," + postcode + ",z\n" : ",943-476-591x,SW1A1Ax,z\n");
+    }
+    half += "p,943-476-5919,SW1A1AA,z\n";
+    for (std::size_t chunk : {std::size_t{0}, std::size_t{64}}) {
+      auto stats = parse(half, ',', chunk);
+      ASSERT_TRUE(stats.is_table) << stats.problem;
+      EXPECT_EQ(stats.identifier_columns, (std::vector<std::string>{"ref", "area"}))
+          << "shift " << shift << ", chunk " << chunk;
+    }
   }
 }
 
