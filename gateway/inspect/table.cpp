@@ -566,10 +566,10 @@ template <class Isa>
       std::uint64_t work = looked_at;
       while (work != 0) {
         const auto at = static_cast<unsigned>(__builtin_ctzll(work));
+        const std::uint64_t through = work ^ (work - 1);  // the bits up to `at`'s
         work &= work - 1;
-        const std::uint64_t bit = std::uint64_t{1} << at;
-        const std::uint64_t passed = special & (bit - 1);  // plain cells before this one, only counted
-        special &= ~(bit | (bit - 1));
+        const std::uint64_t passed = special & (through >> 1);  // plain cells before this one, only counted
+        special &= ~through;
         const char* const stop = block + at;
         const char* const first = passed == 0 ? cell : block + (64 - __builtin_clzll(passed));
         column += std::popcount(passed);
