@@ -109,6 +109,25 @@ TEST_F(TusJsClient, UploadsOneByte) { upload_and_verify(1, 0); }
 
 TEST_F(TusJsClient, UploadsFiveMebibytesInChunks) { upload_and_verify(5u << 20, 1u << 20); }
 
+// A table of many chunks, parsed in its own lane while its bytes stream in and are hashed: the facts count
+// every row, whatever chunks the client, the server and the inspection lanes cut it into.
+TEST_F(TusJsClient, CountsEveryRowOfATableParsedWhileItStreams) {
+  constexpr std::uint64_t kRows = 500000;
+  const std::uint64_t size =
+      std::string("site,week,count\n").size() + kRows * std::string("A81001,2026-11-02,17\n").size();
+  std::string path = make_file(gateway_.root() + "/table.csv", size);
+  NodeUpload upload(gateway_, path, "table.csv", {"--chunk-size", std::to_string((1u << 20) + 7)});
+  nlohmann::json event = upload.next();
+  ASSERT_EQ(event["event"], "success") << event.dump() << upload.other_output();
+  nlohmann::json transfer = get_transfer(gateway_, id_of(event["url"]));
+  EXPECT_EQ(transfer["sha256"], sha256_of_file(path));
+  const nlohmann::json& table = transfer["facts"]["table"];
+  EXPECT_EQ(table["is_table"], true) << transfer["facts"].dump();
+  EXPECT_EQ(table["rows"], kRows);
+  EXPECT_EQ(table["columns"], 3);
+  EXPECT_EQ(table["min_count"], 17);
+}
+
 TEST_F(TusJsClient, ResumesFromTheStoredOffsetAfterTheGatewayIsKilled) {
   std::string path = make_file(gateway_.root() + "/resume.csv", 24u << 20);
   std::string resume = gateway_.root() + "/resume-now";
