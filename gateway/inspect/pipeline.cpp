@@ -119,6 +119,12 @@ struct InspectionPipeline::State {
     }
   }
 
+  // Waits for the table's lane and frees it and its copies.
+  void end_table_lane() {
+    table_lane.reset();  // waits for the chunks posted to it
+    for (std::vector<char>& copy : table_chunks) std::vector<char>().swap(copy);
+  }
+
   // Posts a copy of `chunk` to the table's lane.
   void post_to_table(std::span<const char> chunk) {
     if (!table_lane) table_lane = options.side_lane(kTableLaneDepth);
@@ -228,6 +234,8 @@ Status InspectionPipeline::update(std::span<const char> chunk) {
   return Status::ok();
 }
 
+void InspectionPipeline::pause() { state_->end_table_lane(); }
+
 void InspectionPipeline::facts_so_far(runtime::Facts& facts) {
   State& s = *state_;
   const Slots& slots = s.slots_for(facts.schema());
@@ -258,7 +266,7 @@ Status InspectionPipeline::finish(const std::string& quarantine_path) {
     report.identifiers = s.identifiers->counts();
   }
   if (s.table) {
-    if (s.table_lane) s.table_lane->wait();
+    s.end_table_lane();
     s.table->finish();
     report.table = s.table->stats();
     if (report.table.is_table) {

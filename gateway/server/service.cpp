@@ -1249,6 +1249,7 @@ Status UploadStream::settle() {
   (void)writer_->reclaim({});
   Status status = feed_->drain();
   feed_.reset();
+  if (state_->pipeline) state_->pipeline->pause();  // the upload may wait long for its next request
   return status;
 }
 

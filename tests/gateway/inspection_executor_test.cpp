@@ -141,7 +141,7 @@ TEST(InspectionExecutor, ATableParsedBesideTheHashFindsWhatADirectPipelineFinds)
   for (std::thread& caller : callers) caller.join();
   for (const InspectionReport& got : gots) expect_same(got, want);
   // Large chunks go to the table's lane as copies, small ones straight to the table once the lane is done:
-  // mixed, the table must still see every byte in order.
+  // mixed, the table must still see every byte in order, also across pauses (which end the lane).
   InspectionOptions options = csv_options(data.size());
   options.side_lane = executor.side_lane_function();
   InspectionPipeline mixed(options);
@@ -150,6 +150,7 @@ TEST(InspectionExecutor, ATableParsedBesideTheHashFindsWhatADirectPipelineFinds)
     const std::size_t size = std::min(sizes[i % std::size(sizes)], data.size() - at);
     ASSERT_TRUE(mixed.update({data.data() + at, size}).is_ok());
     at += size;
+    if (i % 11 == 10) mixed.pause();
   }
   ASSERT_TRUE(mixed.finish("/nonexistent").is_ok());
   expect_same(mixed.report(), want);

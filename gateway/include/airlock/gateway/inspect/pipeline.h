@@ -79,6 +79,10 @@ class InspectionPipeline {
   // Feeds the next bytes of the file to every inspector. Errors: more bytes than declared, or a call
   // after finish(). No allocation per chunk once the sniffing prefix is full.
   runtime::Status update(std::span<const char> chunk);
+  // Lets go of what the pipeline holds only while bytes stream in (the copies for the table's lane, once the
+  // lane has parsed them), as between two requests of an upload that may pause for long. The next update()
+  // takes them again.
+  void pause();
 
   // Sets the facts already known, for early decisions: file.name, file.extension, file.declared_type,
   // file.size (the declared size when there is one, else the bytes so far) and, once any byte has
