@@ -182,6 +182,7 @@ struct LentWrites {
   std::uint64_t completed = 0;  // every write up to this one is done
   std::deque<Range> pending;    // handed over and not done, in order
   int error = 0;                // errno of the first write that failed
+  bool refused = false;         // a direct write was refused (EINVAL) and written through the page cache
 };
 
 // A thread that does direct writes for the writers of one file store. A direct write returns when the device
@@ -201,15 +202,18 @@ class DiskWriter {
   DiskWriter(const DiskWriter&) = delete;
   DiskWriter& operator=(const DiskWriter&) = delete;
 
-  // Writes `size` bytes at `data` to `fd` at `offset` on the thread; `writes` hears when it is done.
-  void submit(int fd, const char* data, std::size_t size, std::uint64_t offset, std::shared_ptr<LentWrites> writes) {
+  // Writes `size` bytes at `data` to `fd` at `offset` on the thread; `writes` hears when it is done. If the file
+  // system refuses the direct write (EINVAL), what is left of it goes through `ordinary_fd`, the same file's
+  // descriptor without O_DIRECT.
+  void submit(int fd, int ordinary_fd, const char* data, std::size_t size, std::uint64_t offset,
+              std::shared_ptr<LentWrites> writes) {
     {
       std::lock_guard lent(writes->mutex);
       writes->pending.push_back({++writes->submitted, data, size});
     }
     {
       std::lock_guard lock(mutex_);
-      jobs_.push_back({fd, data, size, offset, std::move(writes)});
+      jobs_.push_back({fd, ordinary_fd, data, size, offset, std::move(writes)});
     }
     work_.notify_one();
   }
@@ -217,6 +221,7 @@ class DiskWriter {
  private:
   struct Job {
     int fd;
+    int ordinary_fd;
     const char* data;
     std::size_t size;
     std::uint64_t offset;
@@ -231,10 +236,16 @@ class DiskWriter {
       Job job = std::move(jobs_.front());
       jobs_.pop_front();
       lock.unlock();
-      const int error = pwrite_all(job.fd, job.data, job.size, job.offset).error;
+      const Written direct = pwrite_all(job.fd, job.data, job.size, job.offset);
+      const bool refused = direct.error == EINVAL;
+      const int error = refused ? pwrite_all(job.ordinary_fd, job.data + direct.bytes, job.size - direct.bytes,
+                                             job.offset + direct.bytes)
+                                      .error
+                                : direct.error;
       {
         std::lock_guard lent(job.writes->mutex);
         if (error != 0 && job.writes->error == 0) job.writes->error = error;
+        if (refused) job.writes->refused = true;
         job.writes->completed = job.writes->pending.front().sequence;
         job.writes->pending.pop_front();
       }
@@ -290,6 +301,7 @@ class LocalQuarantineWriter final : public QuarantineWriter {
   }
 
   Status append(std::span<const char> bytes) override {
+    if (Status status = leave_direct_if_refused(); !status) return status;
     if (!direct_fd_.valid()) return append_buffered(bytes);
     if (staged_ == 0 && aligned(bytes)) return write_direct_from(bytes);  // straight from the caller's memory
     while (!bytes.empty()) {
@@ -300,6 +312,7 @@ class LocalQuarantineWriter final : public QuarantineWriter {
       bytes = bytes.subspan(n);
       if (staged_ == kDirectBytes) {
         if (Status status = write_direct(kDirectBytes); !status) return status;
+        if (!direct_fd_.valid()) return append_buffered(bytes);  // refused: the rest through the page cache
       }
     }
     return Status::ok();
@@ -309,9 +322,10 @@ class LocalQuarantineWriter final : public QuarantineWriter {
   // (done here: a file system that refuses it gets ordinary writes, see write_direct_from()); other bytes as
   // append() takes them.
   Status append_lent(std::span<const char> bytes) override {
+    if (Status status = leave_direct_if_refused(); !status) return status;
     if (!direct_fd_.valid() || !direct_written_ || staged_ != 0 || !aligned(bytes)) return append(bytes);
     if (Status status = lent_error(); !status) return status;
-    disk_->submit(direct_fd_.get(), bytes.data(), bytes.size(), direct_end_, lent_);
+    disk_->submit(direct_fd_.get(), fd_.get(), bytes.data(), bytes.size(), direct_end_, lent_);
     direct_end_ += bytes.size();
     size_ += bytes.size();
     return Status::ok();
@@ -331,6 +345,7 @@ class LocalQuarantineWriter final : public QuarantineWriter {
 
   Status sync() override {
     if (Status status = reclaim({}); !status) return status;
+    if (Status status = leave_direct_if_refused(); !status) return status;
     if (direct_fd_.valid() && staged_ > 0) {
       const std::size_t aligned = staged_ - staged_ % kDirectAlign;
       if (aligned > 0) {
@@ -394,6 +409,17 @@ class LocalQuarantineWriter final : public QuarantineWriter {
     if (written.error != 0) return errno_error("cannot write", path_, written.error);
     direct_written_ = true;
     return Status::ok();
+  }
+
+  // After the disk thread found a lent write refused, the writer leaves direct writes as it does when one of
+  // its own is refused.
+  Status leave_direct_if_refused() {
+    if (!direct_fd_.valid()) return Status::ok();
+    {
+      std::lock_guard lock(lent_->mutex);
+      if (!lent_->refused) return Status::ok();
+    }
+    return leave_direct();
   }
 
   Status leave_direct() {

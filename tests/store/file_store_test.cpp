@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +23,33 @@
 #include <vector>
 
 #include "store_test_support.h"
+
+// Fault injection for the file store's direct writes. The store is linked statically into this binary, so
+// its pwrite(2) calls come here. Armed, writes to descriptors opened with O_DIRECT are accepted a given
+// number of times; the next one writes its first block and stops short, as a write cut by a failure does,
+// and every later one is refused with EINVAL, as by a file system that takes O_DIRECT at open but not the
+// writes. Calls from every thread count, the file store's disk thread too.
+namespace {
+std::atomic<bool> g_refusing{false};
+std::atomic<long> g_accepted_left{0};
+std::atomic<bool> g_cut_short{false};
+std::atomic<long> g_refused_here{0};
+std::atomic<long> g_refused_elsewhere{0};
+std::thread::id g_test_thread;
+}  // namespace
+
+extern "C" ssize_t pwrite(int fd, const void* data, size_t size, off_t offset) {
+  if (g_refusing.load() && (::fcntl(fd, F_GETFL) & O_DIRECT) != 0 && g_accepted_left.fetch_sub(1) <= 0) {
+    if (g_cut_short.exchange(false) && size > airlock::gateway::kQuarantineAlignment) {
+      size = airlock::gateway::kQuarantineAlignment;
+    } else {
+      ++(std::this_thread::get_id() == g_test_thread ? g_refused_here : g_refused_elsewhere);
+      errno = EINVAL;
+      return -1;
+    }
+  }
+  return ::syscall(SYS_pwrite64, fd, data, size, offset);
+}
 
 namespace airlock::gateway {
 namespace {
@@ -282,6 +310,64 @@ TEST(FileStore, WritesThroughThePageCacheWhereTheFileSystemRefusesDirectWrites) 
   ASSERT_LT(probe, 0) << "ramfs accepted O_DIRECT: the test would not exercise the fallback";
   auto files = open_files(dir.file("ramfs/store"));
   write_randomly_and_check(*files);
+}
+
+// While armed, direct writes are refused after `accepted` of them (see pwrite() above).
+class RefuseDirectWrites {
+ public:
+  explicit RefuseDirectWrites(long accepted) {
+    g_test_thread = std::this_thread::get_id();
+    g_accepted_left = accepted;
+    g_cut_short = true;
+    g_refusing = true;
+  }
+  RefuseDirectWrites(const RefuseDirectWrites&) = delete;
+  RefuseDirectWrites& operator=(const RefuseDirectWrites&) = delete;
+  ~RefuseDirectWrites() { g_refusing = false; }
+};
+
+// A file system may take O_DIRECT at open and refuse the writes (EINVAL), even after some worked, or cut one
+// short first. A refused write of the writer's own, or of the disk thread's, goes through the page cache
+// instead, and the writer leaves direct writes: every recorded byte stays in the file.
+TEST(FileStore, DirectWritesRefusedPartwayGoThroughThePageCacheInstead) {
+  g_refused_here = 0;
+  g_refused_elsewhere = 0;
+  for (long accepted : {0L, 1L, 2L, 3L, 5L, 8L, 20L}) {
+    SCOPED_TRACE(accepted);
+    store_test::TempDir dir;
+    auto files = open_files(dir.path());
+    RefuseDirectWrites refuse(accepted);
+    write_randomly_and_check(*files);
+  }
+  EXPECT_GT(g_refused_here.load(), 0);
+  // Lent bytes: the first direct write is the writer's own, the later ones the disk thread's, which is
+  // refused after cutting its first write short.
+  for (long accepted : {1L, 2L}) {
+    SCOPED_TRACE(accepted);
+    store_test::TempDir dir;
+    auto files = open_files(dir.path());
+    constexpr std::size_t kBuffer = 256u << 10;
+    std::unique_ptr<char, decltype(&std::free)> memory(
+        static_cast<char*>(std::aligned_alloc(kQuarantineAlignment, kBuffer)), &std::free);
+    ASSERT_NE(memory, nullptr);
+    auto writer = files->open_for_append(kId, 0);
+    ASSERT_TRUE(writer) << writer.message();
+    RefuseDirectWrites refuse(accepted);
+    std::string expected;
+    for (int i = 0; i < 6; ++i) {
+      std::memset(memory.get(), 'a' + i, kBuffer);
+      const std::span<const char> bytes(memory.get(), kBuffer);
+      expected.append(bytes.data(), bytes.size());
+      ASSERT_TRUE((*writer)->append_lent(bytes));
+      ASSERT_TRUE((*writer)->reclaim(bytes));
+    }
+    const std::string tail = "tail";
+    ASSERT_TRUE((*writer)->append(tail));
+    expected += tail;
+    ASSERT_TRUE((*writer)->sync());
+    EXPECT_TRUE(store_test::read_file(files->quarantine_path(kId)) == expected);
+  }
+  EXPECT_GT(g_refused_elsewhere.load(), 0);
 }
 
 TEST(FileStore, AFileShorterThanItsOffsetIsAnError) {
