@@ -289,18 +289,48 @@ struct Avx2 {
   }
 };
 
-// True if the processor has AVX2 (and BMI1, which the AVX2 code also uses); asked once.
-bool has_avx2() {
-  static const bool avx2 = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("popcnt") &&
-           __builtin_cpu_supports("abm");
-  }();
-  return avx2;
-}
-#else
-bool has_avx2() { return false; }
+// As Avx2, 64 bytes at a time: each comparison gives a block's mask at once.
+struct Avx512 {
+  [[gnu::target("avx512f,avx512bw"), gnu::always_inline]] static inline std::uint64_t equal(__m512i v, char c) {
+    return _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(c));
+  }
+  // The bytes from `low` to `low` + `count` - 1.
+  [[gnu::target("avx512f,avx512bw"), gnu::always_inline]] static inline std::uint64_t within(__m512i v, char low,
+                                                                                             char count) {
+    return _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8(low)), _mm512_set1_epi8(count));
+  }
+
+  [[gnu::target("avx512f,avx512bw")]] static void make(const char* p, std::size_t blocks, char delimiter,
+                                                       BlockMasks* out) {
+    for (std::size_t block = 0; block < blocks; ++block, p += 64) {
+      const __m512i v = _mm512_loadu_si512(p);
+      out[block] = block_masks(equal(v, delimiter), equal(v, '"') | equal(v, '\n') | equal(v, '\r'), within(v, '0', 10),
+                               equal(v, ' ') | equal(v, '\t') | equal(v, '@'), within(v, 'A', 26), equal(v, '-'));
+    }
+  }
+};
 #endif
+
+// The instructions this processor has of those the parser uses; asked once. The AVX2 path also uses BMI1, LZCNT
+// and POPCNT; the AVX-512 path AVX512F and AVX512BW besides.
+TableInstructions best_instructions() {
+#if defined(AIRLOCK_TABLE_AVX2)
+  static const TableInstructions best = [] {
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("bmi") || !__builtin_cpu_supports("popcnt") ||
+        !__builtin_cpu_supports("abm")) {
+      return TableInstructions::kSse2;
+    }
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? TableInstructions::kAvx512
+                                                                                   : TableInstructions::kAvx2;
+  }();
+  return best;
+#elif defined(__SSE2__)
+  return TableInstructions::kSse2;
+#else
+  return TableInstructions::kPortable;
+#endif
+}
 
 #if defined(__SSE2__)
 using Baseline = Sse2;  // every x86-64 has SSE2
@@ -318,8 +348,8 @@ class TableInspector::ChunkMasks {
  public:
   static constexpr std::size_t kAhead = 8;
 
-  ChunkMasks(std::span<const char> data, char delimiter)
-      : begin_(data.data()), size_(data.size()), delimiter_(delimiter), avx2_(has_avx2()) {}
+  ChunkMasks(std::span<const char> data, char delimiter, TableInstructions instructions)
+      : begin_(data.data()), size_(data.size()), delimiter_(delimiter), instructions_(instructions) {}
 
   const char* begin() const { return begin_; }
   std::size_t size() const { return size_; }
@@ -347,10 +377,14 @@ class TableInspector::ChunkMasks {
 
  private:
   const BlockMasks& block(std::size_t offset) {
+    switch (instructions_) {
 #if defined(AIRLOCK_TABLE_AVX2)
-    if (avx2_) return blocks<Avx2>(offset, 1).front();
+      case TableInstructions::kAvx512: return blocks<Avx512>(offset, 1).front();
+      case TableInstructions::kAvx2: return blocks<Avx2>(offset, 1).front();
 #endif
-    return blocks<Baseline>(offset, 1).front();
+      case TableInstructions::kPortable: return blocks<Portable>(offset, 1).front();
+      default: return blocks<Baseline>(offset, 1).front();
+    }
   }
 
   template <class Isa>
@@ -377,7 +411,7 @@ class TableInspector::ChunkMasks {
   const char* begin_;
   std::size_t size_;
   char delimiter_;
-  bool avx2_;
+  TableInstructions instructions_;
   std::size_t kept_from_ = 0;  // offset of the first block masks_ describe
   std::size_t kept_ = 0;       // how many blocks they describe
   std::array<BlockMasks, kAhead> masks_;
@@ -404,7 +438,8 @@ bool is_birth_date_column_name(std::string_view name) {
   return n.ends_with("dob") || n.find("birth") != std::string::npos;
 }
 
-TableInspector::TableInspector(char delimiter, TableLimits limits) : delimiter_(delimiter), limits_(limits) {
+TableInspector::TableInspector(char delimiter, TableLimits limits, TableInstructions instructions)
+    : delimiter_(delimiter), limits_(limits), instructions_(std::min(instructions, best_instructions())) {
   field_.reserve(256);
 }
 
@@ -549,8 +584,9 @@ template <class Isa>
       const std::uint64_t other = m.other;
       const std::uint64_t unusual = odd | other;  // and the cells before a line end or a quote
       // The other cells are plain text, for which text() does something only in a column of dates of birth, or
-      // for a cell of 2 bytes or more that ends in a capital, or has a dash 9 bytes before its end (an NHS
-      // number of 12 bytes has one at its fourth). The rest are only counted, by the bits between the cells looked at;
+      // for a cell of 2 bytes or more that ends in a capital, or has dashes 9 and 5 bytes before its end (an NHS
+      // number of 12 bytes has them at its fourth and eighth). The rest are only counted, by the bits between the
+      // cells looked at;
       // `special` keeps the bits not yet passed. (A block that a call starts in has no cell from before: nothing is
       // carried in.)
       std::uint64_t looked_at = special;
@@ -558,7 +594,9 @@ template <class Isa>
         // A capital after a byte of the cell: identify() counts no text of fewer than 5 bytes.
         const std::uint64_t capital_end =
             ((m.upper << 1) | (upper_before >> 63)) & ~((m.special << 2) | (special_before >> 62));
-        looked_at &= unusual | capital_end | (m.dash << 9) | (dash_before >> 55);
+        // Dashes 9 and 5 bytes before a cell's end: is_nhs_number_value() wants the same separator at both.
+        const std::uint64_t dashes_end = ((m.dash << 9) | (dash_before >> 55)) & ((m.dash << 5) | (dash_before >> 59));
+        looked_at &= unusual | capital_end | dashes_end;
         upper_before = m.upper;
         dash_before = m.dash;
         special_before = m.special;
@@ -653,19 +691,29 @@ template <class Isa>
 [[gnu::target("avx2,bmi,lzcnt,popcnt")]] const char* TableInspector::scan_rows_avx2(const char* p, ChunkMasks& masks) {
   return scan_rows<Avx2>(p, masks);
 }
+[[gnu::target("avx512f,avx512bw,avx2,bmi,lzcnt,popcnt")]] const char* TableInspector::scan_rows_avx512(
+    const char* p, ChunkMasks& masks) {
+  return scan_rows<Avx512>(p, masks);
+}
 #else
 const char* TableInspector::scan_rows_avx2(const char* p, ChunkMasks& masks) { return scan_rows<Baseline>(p, masks); }
+const char* TableInspector::scan_rows_avx512(const char* p, ChunkMasks& masks) { return scan_rows<Baseline>(p, masks); }
 #endif
 
 void TableInspector::update(std::span<const char> data) {
   const char* p = data.data();
   const char* const end = p + data.size();
   const char delimiter = delimiter_;
-  ChunkMasks masks(data, delimiter);
+  ChunkMasks masks(data, delimiter, instructions_);
   while (p < end && !failed_ && !finished_) {
     // The common case first: unquoted fields of data rows.
     if (state_ == State::kFieldStart && !in_header_ && !skip_line_feed_ && field_.empty() && *p != '"') {
-      p = has_avx2() ? scan_rows_avx2(p, masks) : scan_rows<Baseline>(p, masks);
+      switch (instructions_) {
+        case TableInstructions::kAvx512: p = scan_rows_avx512(p, masks); break;
+        case TableInstructions::kAvx2: p = scan_rows_avx2(p, masks); break;
+        case TableInstructions::kPortable: p = scan_rows<Portable>(p, masks); break;
+        default: p = scan_rows<Baseline>(p, masks);
+      }
     }
     if (p == end || failed_) break;
     const char* const step_start = p;

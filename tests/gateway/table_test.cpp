@@ -8,8 +8,9 @@
 namespace airlock::gateway::inspect {
 namespace {
 
-TableStats parse(const std::string& text, char delimiter = ',', std::size_t chunk = 0, TableLimits limits = {}) {
-  TableInspector table(delimiter, limits);
+TableStats parse(const std::string& text, char delimiter = ',', std::size_t chunk = 0, TableLimits limits = {},
+                 TableInstructions instructions = TableInstructions::kBest) {
+  TableInspector table(delimiter, limits, instructions);
   if (chunk == 0) chunk = text.size() + 1;
   for (std::size_t i = 0; i < text.size(); i += chunk) {
     table.update(std::span<const char>(text.data() + i, std::min(chunk, text.size() - i)));
@@ -92,9 +93,30 @@ TEST(TableInspector, RejectsARowOverTheCap) {
   EXPECT_EQ(stats.problem, "a row is longer than 64 bytes");
 }
 
+// The tests of where cells fall run on each path of the parser: plain C++, SSE2, AVX2 and AVX-512 (a processor
+// without one runs the best path it has below it).
+class TableInspectorPaths : public ::testing::TestWithParam<TableInstructions> {
+ protected:
+  TableStats parse(const std::string& text, char delimiter = ',', std::size_t chunk = 0, TableLimits limits = {}) {
+    return inspect::parse(text, delimiter, chunk, limits, GetParam());
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Instructions, TableInspectorPaths,
+                         ::testing::Values(TableInstructions::kPortable, TableInstructions::kSse2,
+                                           TableInstructions::kAvx2, TableInstructions::kAvx512),
+                         [](const ::testing::TestParamInfo<TableInstructions>& info) {
+                           switch (info.param) {
+                             case TableInstructions::kPortable: return std::string("Portable");
+                             case TableInstructions::kSse2: return std::string("Sse2");
+                             case TableInstructions::kAvx2: return std::string("Avx2");
+                             default: return std::string("Avx512");
+                           }
+                         });
+
 // Cells are classified from 64-byte bit masks when they lie in one block, byte by byte when they straddle
 // one or a chunk: the statistics must not depend on where the cells fall.
-TEST(TableInspector, GivesTheSameStatisticsWhereverCellsFallInBlocksAndChunks) {
+TEST_P(TableInspectorPaths, GivesTheSameStatisticsWhereverCellsFallInBlocksAndChunks) {
   const std::string header = "ref,contact,area,date_of_birth,n\n";
   const std::vector<std::string> rows = {"9434765919,a@nhs.net,SW1A 1AA,12/03/1980,17\n",
                                          "5738563913,b.c@nhs.uk,M1 1AE,1975-11-02,0\n",
@@ -118,10 +140,10 @@ TEST(TableInspector, GivesTheSameStatisticsWhereverCellsFallInBlocksAndChunks) {
   }
 }
 
-// Without a birth-date column, cells of plain text are only counted unless they end in a capital or are 12 bytes
-// long: a postcode without its space, and an NHS number with dashes, must be judged wherever they fall in the
-// 64-byte blocks, including right after a block's start and across its end.
-TEST(TableInspector, JudgesEveryPlainCellThatCouldBeAnIdentifierWhereverItFalls) {
+// Without a birth-date column, cells of plain text are only counted unless they end in a capital or have dashes
+// where an NHS number of 12 bytes has them: a postcode without its space, and an NHS number with dashes, must be
+// judged wherever they fall in the 64-byte blocks, including right after a block's start and across its end.
+TEST_P(TableInspectorPaths, JudgesEveryPlainCellThatCouldBeAnIdentifierWhereverItFalls) {
   std::string text = "pad,ref,area,n\n";
   for (std::size_t pad = 1; pad <= 70; ++pad) text += std::string(pad, 'p') + ",943-476-5919,SW1A1AA,abc\n";
   for (std::size_t chunk : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{64}, std::size_t{100}}) {
@@ -165,7 +187,7 @@ void expect_same(const TableStats& got, const TableStats& want, std::size_t chun
 
 // Whole rows are read from 64-byte masks, while quoted fields and whatever a chunk's end cuts go through the
 // byte-by-byte states: cutting the file anywhere must not change the statistics, or which failure is found.
-TEST(TableInspector, GivesTheSameStatisticsForEveryChunkSize) {
+TEST_P(TableInspectorPaths, GivesTheSameStatisticsForEveryChunkSize) {
   const std::vector<std::string> rows = {
       "9434765919,a@nhs.net,SW1A 1AA,12/03/1980,17,plain\r\n",
       "5738563913, b.c@nhs.uk ,M1 1AE,1975-11-02,0,\"quoted, with \"\"quotes\"\"\"\r\n",

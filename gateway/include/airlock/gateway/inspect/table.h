@@ -36,9 +36,14 @@ bool is_birth_date_column_name(std::string_view name);
 
 struct CellBytes;  // what a cell's bytes are (table.cpp)
 
+// The vector instructions the parser may use. kBest is what the processor has; the others ask for less (tests and
+// benchmarks compare the paths). A processor without the instructions asked for gets the best it has below them.
+enum class TableInstructions : std::uint8_t { kPortable, kSse2, kAvx2, kAvx512, kBest };
+
 class TableInspector {
  public:
-  explicit TableInspector(char delimiter, TableLimits limits = {});
+  explicit TableInspector(char delimiter, TableLimits limits = {},
+                          TableInstructions instructions = TableInstructions::kBest);
 
   void update(std::span<const char> data);
   // Ends the last row and computes the statistics; call once after the last chunk.
@@ -73,10 +78,12 @@ class TableInspector {
   };
 
   // The fast path of update(): whole data rows of unquoted fields, from the chunk's bit masks, which `Isa` makes
-  // (table.cpp: SSE2, AVX2 where the processor has it, or plain C++ elsewhere).
+  // (table.cpp: AVX-512 or AVX2 where the processor has it, SSE2, or plain C++ elsewhere).
   template <class Isa>
   const char* scan_rows(const char* p, ChunkMasks& masks);
-  const char* scan_rows_avx2(const char* p, ChunkMasks& masks);  // scan_rows() built for AVX2 (x86-64 only)
+  // scan_rows() built for AVX2 and for AVX-512 (x86-64 only; elsewhere the baseline's).
+  const char* scan_rows_avx2(const char* p, ChunkMasks& masks);
+  const char* scan_rows_avx512(const char* p, ChunkMasks& masks);
   void end_field();
   void end_field(std::string_view raw);  // `raw` is field_ or, for a field whole in one chunk, the chunk's bytes
   // A non-empty data cell, trimmed; `bytes` says which classes of bytes it holds (defined in table.cpp). The
@@ -90,6 +97,7 @@ class TableInspector {
 
   char delimiter_;
   TableLimits limits_;
+  TableInstructions instructions_;  // those the processor has: never kBest
   TableStats stats_;
   State state_ = State::kFieldStart;
   bool failed_ = false;
