@@ -76,11 +76,11 @@ Value string_list(const std::vector<std::string>& strings) {
   return Value::list(std::move(items));
 }
 
-// Chunks at least this large are worth copying for the table's lane (InspectionOptions::side_lane).
+// Chunks at least this large are worth copying for the side lanes (InspectionOptions::side_lane).
 constexpr std::size_t kParallelChunkBytes = 32u << 10;
-// Chunks the table's lane may hold, queued or being parsed. With one more buffer than this, the buffer the
-// next chunk is copied into is the one of a chunk already parsed. More lets the lanes drift further apart.
-constexpr std::size_t kTableLaneDepth = 2;
+// Chunks a side lane may hold, queued or being inspected. With one more buffer than this, the buffer the next
+// chunk is copied into is the one of a chunk every lane is done with. More lets the lanes drift further apart.
+constexpr std::size_t kLaneDepth = 2;
 
 struct DigestDeleter {
   void operator()(EVP_MD_CTX* context) const { EVP_MD_CTX_free(context); }
@@ -112,25 +112,36 @@ struct InspectionPipeline::State {
   }
 
   void feed_content(std::span<const char> data) {
-    if (identifiers) identifiers->update(data);
+    if (identifiers) {
+      if (identifier_lane) identifier_lane->wait();  // the chunks before go first
+      identifiers->update(data);
+    }
     if (table) {
-      if (table_lane) table_lane->wait();  // the chunks before go first
+      if (table_lane) table_lane->wait();
       table->update(data);
     }
   }
 
-  // Waits for the table's lane and frees it and its copies.
-  void end_table_lane() {
+  // Waits for the side lanes and frees them and their copies.
+  void end_lanes() {
     table_lane.reset();  // waits for the chunks posted to it
-    for (std::vector<char>& copy : table_chunks) std::vector<char>().swap(copy);
+    identifier_lane.reset();
+    for (std::vector<char>& copy : lane_chunks) std::vector<char>().swap(copy);
   }
 
-  // Posts a copy of `chunk` to the table's lane.
-  void post_to_table(std::span<const char> chunk) {
-    if (!table_lane) table_lane = options.side_lane(kTableLaneDepth);
-    const std::size_t turn = table_turn++ % table_chunks.size();
-    table_chunks[turn].assign(chunk.begin(), chunk.end());
-    table_lane->post([this, turn] { table->update(table_chunks[turn]); });
+  // Posts a copy of `chunk` to the inspectors that run beside the caller.
+  void post_beside(std::span<const char> chunk) {
+    const std::size_t turn = lane_turn++ % lane_chunks.size();
+    lane_chunks[turn].assign(chunk.begin(), chunk.end());
+    const std::vector<char>& copy = lane_chunks[turn];
+    if (table_beside) {
+      if (!table_lane) table_lane = options.side_lane(kLaneDepth);
+      table_lane->post([this, &copy] { table->update(copy); });
+    }
+    if (identifiers_beside) {
+      if (!identifier_lane) identifier_lane = options.side_lane(kLaneDepth);
+      identifier_lane->post([this, &copy] { identifiers->update(copy); });
+    }
   }
 
   TypeSniffer& type_sniffer() {
@@ -152,6 +163,10 @@ struct InspectionPipeline::State {
       }
       if (delimiter != 0) table.emplace(delimiter, options.limits.table);
       identifiers.emplace(/*dates_by_label=*/!table);
+      if (options.side_lane) {
+        table_beside = table && options.side_lanes >= 1;
+        identifiers_beside = options.side_lanes >= (table ? 2u : 1u);
+      }
       feed_content(prefix);
     }
   }
@@ -186,11 +201,15 @@ struct InspectionPipeline::State {
   char delimiter = 0;
   std::optional<IdentifierScanner> identifiers;
   std::optional<TableInspector> table;
-  // Copies of the chunks for the table's lane, in turn; declared before the lane, which waits for its work
-  // when it is destroyed.
-  std::array<std::vector<char>, kTableLaneDepth + 1> table_chunks;
-  std::size_t table_turn = 0;
+  // Which content inspectors run in side lanes (complete_prefix() decides).
+  bool table_beside = false;
+  bool identifiers_beside = false;
+  // Copies of the chunks for the side lanes, in turn; declared before the lanes, which wait for their work when
+  // they are destroyed.
+  std::array<std::vector<char>, kLaneDepth + 1> lane_chunks;
+  std::size_t lane_turn = 0;
   std::unique_ptr<SideLane> table_lane;
+  std::unique_ptr<SideLane> identifier_lane;
   InspectionReport report;
   bool finished = false;
 };
@@ -212,13 +231,13 @@ Status InspectionPipeline::update(std::span<const char> chunk) {
     return Error{"inspection: more than the declared " + std::to_string(*declared) + " bytes"};
   }
   s.report.size += chunk.size();
-  if (s.prefix_done && s.table && s.options.side_lane && chunk.size() >= kParallelChunkBytes) {
-    // Two lanes that share nothing: the table's parser, and everything else. Neither waits for the other at
-    // each chunk, only when the table's lane is full.
-    s.post_to_table(chunk);
+  if (s.prefix_done && (s.table_beside || s.identifiers_beside) && chunk.size() >= kParallelChunkBytes) {
+    // Lanes that share nothing: the content inspectors beside, and everything else here. None waits for another
+    // at each chunk, only when a side lane is full.
+    s.post_beside(chunk);
     if (s.digest) EVP_DigestUpdate(s.digest.get(), chunk.data(), chunk.size());
     s.clamd.update(chunk);
-    if (s.identifiers) s.identifiers->update(chunk);
+    if (s.identifiers && !s.identifiers_beside) s.identifiers->update(chunk);
     return Status::ok();
   }
   if (s.digest) EVP_DigestUpdate(s.digest.get(), chunk.data(), chunk.size());
@@ -234,7 +253,7 @@ Status InspectionPipeline::update(std::span<const char> chunk) {
   return Status::ok();
 }
 
-void InspectionPipeline::pause() { state_->end_table_lane(); }
+void InspectionPipeline::pause() { state_->end_lanes(); }
 
 void InspectionPipeline::facts_so_far(runtime::Facts& facts) {
   State& s = *state_;
@@ -261,12 +280,12 @@ Status InspectionPipeline::finish(const std::string& quarantine_path) {
   InspectionReport& report = s.report;
   std::string problems;
 
+  s.end_lanes();
   if (s.identifiers) {
     s.identifiers->finish();
     report.identifiers = s.identifiers->counts();
   }
   if (s.table) {
-    s.end_table_lane();
     s.table->finish();
     report.table = s.table->stats();
     if (report.table.is_table) {

@@ -438,7 +438,10 @@ Status Service::prepare_pipeline(const Transfer& transfer, UploadState& state) {
   options.declared.name = transfer.filename;
   options.declared.type = transfer.declared_type;
   options.declared.size = transfer.length;
-  if (inspection_->options().threads >= 2) options.side_lane = inspection_->side_lane_function();
+  if (inspection_->options().threads >= 2) {
+    options.side_lane = inspection_->side_lane_function();
+    options.side_lanes = inspection_->options().threads - 1;
+  }
   state.pipeline = std::make_unique<inspect::InspectionPipeline>(std::move(options));
   state.inspected = 0;
   state.prefix_checked = false;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -154,6 +155,65 @@ TEST(InspectionExecutor, ATableParsedBesideTheHashFindsWhatADirectPipelineFinds)
   }
   ASSERT_TRUE(mixed.finish("/nonexistent").is_ok());
   expect_same(mixed.report(), want);
+}
+
+// The identifier scanner runs in a side lane too: beside the table's parser when the gateway has three inspection
+// threads or more, and alone beside the hash for a text file that is not a table.
+TEST(InspectionExecutor, IdentifiersScannedInALaneOfTheirOwnFindWhatADirectPipelineFinds) {
+  // Feeds `data` (declared as `name`) in chunks cut from `sizes` in turn, pausing now and then (which ends the
+  // lanes), through a pipeline with up to `side_lanes` lanes of `executor`; 0 lanes is the reference.
+  auto inspect = [](InspectionExecutor& executor, const std::string& data, const std::string& name,
+                    std::size_t side_lanes, std::span<const std::size_t> sizes) {
+    InspectionOptions options;
+    options.declared = {name, "", data.size()};
+    if (side_lanes > 0) {
+      options.side_lane = executor.side_lane_function();
+      options.side_lanes = side_lanes;
+    }
+    InspectionPipeline pipeline(options);
+    for (std::size_t at = 0, i = 0; at < data.size(); ++i) {
+      const std::size_t size = std::min(sizes[i % sizes.size()], data.size() - at);
+      EXPECT_TRUE(pipeline.update({data.data() + at, size}).is_ok());
+      at += size;
+      if (i % 11 == 10) pipeline.pause();
+    }
+    EXPECT_TRUE(pipeline.finish("/nonexistent").is_ok());
+    return pipeline.report();
+  };
+  const std::size_t large[] = {262144};
+  const std::size_t mixed[] = {50000, 100, 33000, 7, 262144, 32768, 32767, 1};
+  InspectionExecutor three({.threads = 3});
+  InspectionExecutor two({.threads = 2});
+
+  const std::string csv = sample_csv(40000);
+  const InspectionReport table_want = inspect(three, csv, "cohort.csv", 0, large);
+  ASSERT_TRUE(table_want.table.is_table);
+  ASSERT_GT(table_want.identifiers.nhs_numbers, 0);
+  ASSERT_GT(table_want.identifiers.emails, 0);
+  for (std::span<const std::size_t> sizes :
+       {std::span<const std::size_t>(large), std::span<const std::size_t>(mixed)}) {
+    expect_same(inspect(three, csv, "cohort.csv", 2, sizes), table_want);
+    // Two threads: a second lane asked for all the same, its pieces run by whichever thread is free.
+    expect_same(inspect(two, csv, "cohort.csv", 2, sizes), table_want);
+  }
+
+  // Free text with identifiers that straddle the chunks: each line moves the next by one byte.
+  std::string notes;
+  for (std::size_t i = 0; notes.size() < (3u << 20); ++i) {
+    notes += "Seen " + std::string(i % 7, '.') + " NHS 943 476 5919 at SW1A 1AA; mail j" + std::to_string(i) +
+             "@nhs.net; born 12/03/1980.\n";
+  }
+  const InspectionReport text_want = inspect(two, notes, "notes.txt", 0, large);
+  ASSERT_TRUE(text_want.text);
+  ASSERT_FALSE(text_want.table.is_table);
+  ASSERT_GT(text_want.identifiers.nhs_numbers, 10000);
+  ASSERT_GT(text_want.identifiers.postcodes, 10000);
+  for (std::span<const std::size_t> sizes :
+       {std::span<const std::size_t>(large), std::span<const std::size_t>(mixed)}) {
+    const InspectionReport got = inspect(two, notes, "notes.txt", 1, sizes);
+    expect_same(got, text_want);
+    EXPECT_EQ(got.identifiers.dates_of_birth, text_want.identifiers.dates_of_birth);
+  }
 }
 
 TEST(InspectionExecutor, ASideLaneRunsItsWorkInOrderOnAWorkerWhileTheCallerGoesOn) {

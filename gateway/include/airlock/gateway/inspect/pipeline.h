@@ -50,9 +50,12 @@ struct InspectionOptions {
   InspectionLimits limits;
   ClamdOptions clamd;  // address empty: scan.result is "skipped"
   DeclaredFile declared;
-  // With it, a table's parser runs in a lane of its own, beside the hash and the identifier scanner, on copies
-  // of the chunks (a few at a time). Empty: every inspector runs on the caller.
+  // With it, content inspectors run in lanes of their own beside the hash, on copies of the chunks (a few at a
+  // time, shared by the lanes): up to `side_lanes` of them, a table's parser first, then the identifier scanner
+  // (so a text file that is not a table has its scanner beside the hash with one lane). Empty: every inspector
+  // runs on the caller.
   MakeSideLane side_lane;
+  std::size_t side_lanes = 1;
 };
 
 // Everything the inspectors found, in plain C++ (fill() turns it into facts).
