@@ -78,6 +78,7 @@ constexpr std::uint32_t kMaxDomain = 253;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
 
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return is_digit(c); });
@@ -140,10 +141,12 @@ struct BlockBytes {
   std::uint64_t digit;
   std::uint64_t joined;  // digits and the joiners ' ', '-', '/', '.'
   std::uint64_t rare;    // '@', and 'b' or 'B' when labels count: looked at one by one
+  std::uint64_t space;
+  std::uint64_t lower;  // 'a' to 'z'
 };
 
 inline BlockBytes classify_block(const char* p, bool labels) {
-  BlockBytes bytes{0, 0, 0, 0};
+  BlockBytes bytes{0, 0, 0, 0, 0, 0};
 #if defined(__SSE2__)
   // Each range with one compare: byte - low + 0x80 (wrapping) is below high - low - 127 as a signed byte
   // exactly for the bytes from low to high. Clearing bit 0x20 turns lower case letters into capitals.
@@ -169,6 +172,8 @@ inline BlockBytes classify_block(const char* p, bool labels) {
     bytes.digit |= bits(d) << i;
     bytes.joined |= bits(dj) << i;
     bytes.rare |= bits(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('@')), _mm_cmpeq_epi8(folded, b_key))) << i;
+    bytes.space |= bits(_mm_cmpeq_epi8(v, _mm_set1_epi8(' '))) << i;
+    bytes.lower |= bits(in_range(v, 'a', 'z')) << i;
   }
 #else
   const std::uint8_t rare_classes = labels ? (kSegmentAt | kSegmentB) : kSegmentAt;
@@ -179,6 +184,8 @@ inline BlockBytes classify_block(const char* p, bool labels) {
     if ((cls & kSegmentDigit) != 0) bytes.digit |= bit;
     if ((cls & (kSegmentDigit | kSegmentJoiner)) != 0) bytes.joined |= bit;
     if ((cls & rare_classes) != 0) bytes.rare |= bit;
+    if (p[i] == ' ') bytes.space |= bit;
+    if (p[i] >= 'a' && p[i] <= 'z') bytes.lower |= bit;
   }
 #endif
   return bytes;
@@ -240,12 +247,11 @@ constexpr bool nibble_tables_match_classes() {
 static_assert(nibble_tables_match_classes());
 
 // The kinds of 32 bytes.
-__attribute__((target("avx2"), always_inline)) inline __m256i kinds_avx2(const char* p) {
+__attribute__((target("avx2"), always_inline)) inline __m256i kinds_avx2(__m256i v) {
   const __m256i low_table =
       _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(kLowNibbles.data())));
   const __m256i high_table =
       _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(kHighNibbles.data())));
-  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   const __m256i high = _mm256_and_si256(_mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0F));
   return _mm256_and_si256(_mm256_shuffle_epi8(low_table, v), _mm256_shuffle_epi8(high_table, high));
 }
@@ -257,8 +263,10 @@ __attribute__((target("avx2"), always_inline)) inline std::uint64_t top_bits_avx
 }
 
 __attribute__((target("avx2"))) inline BlockBytes classify_block_avx2(const char* p, bool labels) {
-  const __m256i low = kinds_avx2(p);
-  const __m256i high = kinds_avx2(p + 32);
+  const __m256i low_bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  const __m256i high_bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
+  const __m256i low = kinds_avx2(low_bytes);
+  const __m256i high = kinds_avx2(high_bytes);
   const __m256i zero = _mm256_setzero_si256();
   // Adding 0x40 gives a digit (0x80) or a joiner (0x40) the top bit, and no other kind.
   const __m256i to_joined = _mm256_set1_epi8(kNibbleJoiner);
@@ -271,6 +279,18 @@ __attribute__((target("avx2"))) inline BlockBytes classify_block_avx2(const char
   bytes.joined = top_bits_avx2(_mm256_add_epi8(low, to_joined), _mm256_add_epi8(high, to_joined));
   bytes.rare = top_bits_avx2(_mm256_add_epi8(_mm256_and_si256(low, rare_key), to_rare),
                              _mm256_add_epi8(_mm256_and_si256(high, rare_key), to_rare));
+  const __m256i spaces = _mm256_set1_epi8(' ');
+  bytes.space = top_bits_avx2(_mm256_cmpeq_epi8(low_bytes, spaces), _mm256_cmpeq_epi8(high_bytes, spaces));
+  // Lower case only where a word gap may be (a table often has no spaces): without it the next block's first
+  // byte is no gap, which only leaves a segment longer.
+  bytes.lower = 0;
+  if (bytes.space != 0) {
+    // byte + 0x80 - 'a' (wrapping) is below -128 + 26 as a signed byte exactly for 'a' to 'z'.
+    const __m256i lower_bias = _mm256_set1_epi8(static_cast<char>(0x80 - 'a'));
+    const __m256i lower_limit = _mm256_set1_epi8(static_cast<char>(-128 + 26));
+    bytes.lower = top_bits_avx2(_mm256_cmpgt_epi8(lower_limit, _mm256_add_epi8(low_bytes, lower_bias)),
+                                _mm256_cmpgt_epi8(lower_limit, _mm256_add_epi8(high_bytes, lower_bias)));
+  }
   return bytes;
 }
 #endif
@@ -302,6 +322,7 @@ class SegmentScan {
     std::uint64_t digit = 0;
     std::uint64_t joined = 0;
     std::uint64_t letters = 0;
+    std::uint64_t lower = 0;
   };
 
 #if defined(AIRLOCK_IDENTIFIERS_AVX2)
@@ -360,7 +381,7 @@ class SegmentScan {
       const std::size_t base = block * 64;
       if (size - base >= 64) {
         const BlockBytes bytes = Classify(begin + base, labels);
-        hard = ~bytes.soft;
+        hard = ~bytes.soft | word_gaps(bytes, carry);
         bad = marks(begin, size, base, bytes, carry);
       } else {
         // The chunk's last, short block: the zero bytes after its end are hard separators, masked out.
@@ -368,7 +389,7 @@ class SegmentScan {
         std::memset(padded, 0, sizeof padded);
         std::memcpy(padded, begin + base, size - base);
         const BlockBytes bytes = Classify(padded, labels);
-        hard = ~bytes.soft & ((std::uint64_t{1} << (size - base)) - 1);
+        hard = (~bytes.soft | word_gaps(bytes, carry)) & ((std::uint64_t{1} << (size - base)) - 1);
         bad = marks(begin, size, base, bytes, carry);
       }
       const std::uint64_t bad_from = bad & from;
@@ -388,6 +409,11 @@ class SegmentScan {
     return answer();
   }
 
+  // The word gaps of a block: spaces after a lower-case letter (`carry` is the block before's).
+  __attribute__((always_inline)) static std::uint64_t word_gaps(const BlockBytes& bytes, const Carry& carry) {
+    return bytes.space & after(bytes.lower, carry.lower, 1);
+  }
+
   // The marks of what makes a segment not boring in the block at `base` of the chunk at `begin`; `carry`
   // moves on to this block.
   __attribute__((always_inline)) static std::uint64_t marks(const char* begin, std::size_t size, std::size_t base,
@@ -396,29 +422,34 @@ class SegmentScan {
     const std::uint64_t joined = bytes.joined;
     // Letters, and the few other soft bytes that are neither digits nor joiners.
     const std::uint64_t letters = bytes.soft & ~joined;
-    // Where a sequence of digit groups may reach ten digits (an NHS or phone number): the tenth of ten digits
-    // in a row, or the eleventh of a run of digits and joiners (two groups or more need a joiner between).
-    // Each test looks back at most ten bytes, so into the previous block at most.
-    const std::uint64_t previous_digit2 = carry.digit & (carry.digit << 1);
-    const std::uint64_t previous_digit4 = previous_digit2 & (previous_digit2 << 2);
-    const std::uint64_t previous_joined2 = carry.joined & (carry.joined << 1);
-    const std::uint64_t previous_joined4 = previous_joined2 & (previous_joined2 << 2);
-    const std::uint64_t digit2 = digit & after(digit, carry.digit, 1);
-    const std::uint64_t digit4 = digit2 & after(digit2, previous_digit2, 2);
-    const std::uint64_t digit8 = digit4 & after(digit4, previous_digit4, 4);
-    const std::uint64_t digit10 = digit8 & after(digit2, previous_digit2, 8);
-    const std::uint64_t joined2 = joined & after(joined, carry.joined, 1);
-    const std::uint64_t joined4 = joined2 & after(joined2, previous_joined2, 2);
-    const std::uint64_t joined8 = joined4 & after(joined4, previous_joined4, 4);
-    const std::uint64_t joined11 = joined8 & after(joined4, previous_joined4, 7);
-    std::uint64_t bad = digit10 | joined11;
-    // A digit and two letters, looked at one by one for two capitals and marked at the second.
-    const std::uint64_t digit_letters = letters & after(letters, carry.letters, 1) & after(digit, carry.digit, 2);
-    carry = Carry{digit, joined, letters};
-    for (std::uint64_t left = digit_letters; left != 0; left &= left - 1) {
-      const std::size_t at = base + static_cast<std::size_t>(__builtin_ctzll(left));
-      if (is_upper(begin[at]) && is_upper(begin[at - 1])) bad |= left & -left;
+    std::uint64_t bad = 0;
+    // Every test but the last needs a digit in this block or the one before (an identifier's bytes have no
+    // two non-digits in a row, so ten digits and a joiner do not span a block without one): prose has few.
+    if ((digit | carry.digit) != 0) {
+      // Where a sequence of digit groups may reach ten digits (an NHS or phone number): the tenth of ten digits
+      // in a row, or the eleventh of a run of digits and joiners (two groups or more need a joiner between).
+      // Each test looks back at most ten bytes, so into the previous block at most.
+      const std::uint64_t previous_digit2 = carry.digit & (carry.digit << 1);
+      const std::uint64_t previous_digit4 = previous_digit2 & (previous_digit2 << 2);
+      const std::uint64_t previous_joined2 = carry.joined & (carry.joined << 1);
+      const std::uint64_t previous_joined4 = previous_joined2 & (previous_joined2 << 2);
+      const std::uint64_t digit2 = digit & after(digit, carry.digit, 1);
+      const std::uint64_t digit4 = digit2 & after(digit2, previous_digit2, 2);
+      const std::uint64_t digit8 = digit4 & after(digit4, previous_digit4, 4);
+      const std::uint64_t digit10 = digit8 & after(digit2, previous_digit2, 8);
+      const std::uint64_t joined2 = joined & after(joined, carry.joined, 1);
+      const std::uint64_t joined4 = joined2 & after(joined2, previous_joined2, 2);
+      const std::uint64_t joined8 = joined4 & after(joined4, previous_joined4, 4);
+      const std::uint64_t joined11 = joined8 & after(joined4, previous_joined4, 7);
+      bad = digit10 | joined11;
+      // A digit and two letters, looked at one by one for two capitals and marked at the second.
+      const std::uint64_t digit_letters = letters & after(letters, carry.letters, 1) & after(digit, carry.digit, 2);
+      for (std::uint64_t left = digit_letters; left != 0; left &= left - 1) {
+        const std::size_t at = base + static_cast<std::size_t>(__builtin_ctzll(left));
+        if (is_upper(begin[at]) && is_upper(begin[at - 1])) bad |= left & -left;
+      }
     }
+    carry = Carry{digit, joined, letters, bytes.lower};
     // '@' always; a 'b' only where a label's may be (see kSegmentBeforeB). Bytes beyond the chunk are unknown.
     for (std::uint64_t left = bytes.rare; left != 0; left &= left - 1) {
       const std::size_t at = base + static_cast<std::size_t>(__builtin_ctzll(left));
@@ -575,7 +606,9 @@ void IdentifierScanner::update(std::span<const char> text) {
     }
     ++offset_;
     ++p;
-    if ((kSegmentClasses[c] & kSegmentHard) != 0 && !label_active_ && p < end) {
+    // After a hard separator or a word gap (p - 2 is the byte before the separator), segments may be passed over.
+    if (((kSegmentClasses[c] & kSegmentHard) != 0 || (c == ' ' && p - 2 >= text.data() && is_lower(p[-2]))) &&
+        !label_active_ && !in_domain_ && p < end) {
       const char* stop = segments.boring_end(p);
       if (stop != nullptr && stop != p) pass_over(p, stop);
     }
@@ -587,6 +620,8 @@ void IdentifierScanner::pass_over(const char*& p, const char* stop) {
   if (group_count_ > 0) flush_groups();
   previous_word_outward_ = false;
   previous_word_is_gir_ = false;
+  // The separator at `stop` starts a run when a word ends right before it (always so at a word gap).
+  if ((kClasses[static_cast<unsigned char>(stop[-1])] & kAlnum) != 0) separator_length_ = 0;
   offset_ += static_cast<std::uint64_t>(stop - p);
   p = stop;
 }

@@ -222,5 +222,41 @@ TEST(IdentifierScanner, FindsEveryLabelAmongPlainRowsWithOtherBs) {
   }
 }
 
+// In prose, the words of a line are passed over too, from one word gap (a space after a lower-case letter) to the
+// next: an identifier in words, or one whose parts are spaced apart, must still be found wherever it falls among
+// them, and a text without it must count nothing.
+TEST(IdentifierScanner, FindsEachIdentifierAmongWordsOfProseAtEveryOffset) {
+  const std::string prose = "the patient was seen in clinic and reported improvement in both knees ";
+  struct Case {
+    std::string text;
+    IdentifierCounts expected;
+  };
+  const std::vector<Case> cases = {
+      {"9434765919", {.nhs_numbers = 1}},
+      {"943 476 5919", {.nhs_numbers = 1}},
+      {"943-476-5919", {.nhs_numbers = 1}},
+      {"020 7946 0958", {.phone_numbers = 1}},
+      {"+44 20 7946 0958", {.phone_numbers = 1}},
+      {"SW1A 1AA", {.postcodes = 1}},
+      {"M1 1AE", {.postcodes = 1}},
+      {"EC1A1BB", {.postcodes = 1}},
+      {"jane.doe@nhs.net", {.emails = 1}},
+      {"date of birth 12/03/1980", {.dates_of_birth = 1}},
+      {"born on the 1975-11-02", {.dates_of_birth = 1}},
+      {"dob noted as 3.4.1990", {.dates_of_birth = 1}},
+  };
+  for (const Case& c : cases) {
+    for (std::size_t offset = 0; offset < 70; ++offset) {
+      // The identifier follows a word of `offset` letters: every position in a block.
+      const std::string before = prose + prose + std::string(offset, 'w') + " ";
+      const std::string text = before + c.text + " " + prose + prose;
+      for (std::size_t chunk : {std::size_t{0}, std::size_t{7}, std::size_t{64}, std::size_t{97}}) {
+        EXPECT_EQ(scan(text, chunk), c.expected) << c.text << " at offset " << offset << ", chunk " << chunk;
+      }
+      EXPECT_EQ(scan(before + prose + prose), IdentifierCounts{}) << offset;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace airlock::gateway::inspect
