@@ -5,7 +5,8 @@
 #   1. one core's SHA-256 speed:       openssl speed -evp sha256 -bytes 16384 -seconds 3
 #   2. nginx (Debian) receiving a 1 GiB body to disk (client_body_in_file_only on), same client, same file
 #   3. `airlock serve` (Release) receiving the same 1 GiB through a tus PATCH, every inspector on (clamd
-#      off: a real clamd scans at its own speed, far below these), for a mostly binary file and for CSV
+#      off: a real clamd scans at its own speed, far below these), for a mostly binary file, for CSV and for
+#      clinical notes (free text)
 #   4. the gateway's peak RSS (VmHWM) for one 4 GiB upload, and for 100 concurrent 8 MiB uploads (binary, then CSV)
 # and prints the ratios gateway/SHA-256 and gateway/nginx. The client is curl streaming the file
 # (`curl -T FILE -X PATCH`, never reading it whole). Ratios are fairer than absolute figures on a busy machine.
@@ -79,6 +80,27 @@ while size < (4 << 20):
     rows.append(row)
     size += len(row)
 block = "".join(rows[1:]).encode()
+# Notes: clinical free text, sentences of words with an identifier in some, as letters and summaries hold them.
+words = ("patient seen in clinic today reported improvement follow up weeks blood pressure stable medication "
+         "reviewed and the was with no new symptoms referred for further assessment plan to continue").split()
+extras = ["NHS number 943 476 5919", "lives at SW1A 1AA", "email jane.doe@nhs.net", "tel 020 7946 0958",
+          "date of birth 12/03/1980", "seen on 2026-01-24"]
+notes = []
+notes_size = 0
+while notes_size < (4 << 20):
+    sentence = " ".join(rng.choice(words) for _ in range(rng.randrange(6, 20)))
+    if rng.random() < 0.3:
+        sentence += " " + rng.choice(extras)
+    line = sentence[0].upper() + sentence[1:] + ".\n"
+    notes.append(line)
+    notes_size += len(line)
+notes_block = "".join(notes).encode()
+with open(os.path.join(work, "data.txt"), "wb") as f:
+    left = mib << 20
+    while left > 0:
+        n = min(left, len(notes_block))
+        f.write(notes_block[:n])
+        left -= n
 with open(os.path.join(work, "data.csv"), "wb") as f:
     f.write(rows[0].encode())
     left = (mib << 20) - len(rows[0])
@@ -195,6 +217,7 @@ NGINX_S=$(for _ in $(seq "$RUNS"); do nginx_once "$WORK/data.bin"; done | best)
 start_gateway single
 BIN_S=$(for i in $(seq "$RUNS"); do gateway_once "$WORK/data.bin" "data-$i.parquet" application/octet-stream; done | best)
 CSV_S=$(for i in $(seq "$RUNS"); do gateway_once "$WORK/data.csv" "data-$i.csv" text/csv; done | best)
+TXT_S=$(for i in $(seq "$RUNS"); do gateway_once "$WORK/data.txt" "notes-$i.txt" text/plain; done | best)
 stop_gateway single
 # The same binary upload inspected on the network thread (inspection_threads: 0), for comparison.
 start_gateway threaded 0
@@ -205,13 +228,16 @@ kill -TERM "$NGINX_PID" 2>/dev/null || true
 # ---- the inspectors alone (no network, no disk), per CPU-second: bench/gateway/inspect_throughput.cpp ----
 INSPECT_BIN=skipped
 INSPECT_CSV=skipped
+INSPECT_TXT=skipped
 RUNTIME_LIB=$(dirname "$AIRLOCK")/../runtime/libairlock_runtime.a
 if [[ -f "$RUNTIME_LIB" ]]; then
   g++ -std=c++20 -O3 -DNDEBUG -Igateway/include -Igateway/inspect -Iruntime/include bench/gateway/inspect_throughput.cpp \
     gateway/inspect/*.cpp "$RUNTIME_LIB" -lmagic -larchive -lcrypto -lre2 -pthread -o "$WORK/inspect_throughput"
   INSPECT_BIN=$("$WORK/inspect_throughput" "$WORK/data.bin" data.parquet)
   INSPECT_CSV=$("$WORK/inspect_throughput" "$WORK/data.csv" data.csv)
+  INSPECT_TXT=$("$WORK/inspect_throughput" "$WORK/data.txt" notes.txt)
 fi
+rm -f "$WORK/data.txt"
 
 # ---- 4. peak memory ----
 # The concurrent CSV uploads end at a line end: each is a table, parsed in its own lane (copies of its chunks).
@@ -262,6 +288,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 NGINX_MIB=$(wall "$NGINX_S"); NGINX_CPU=$(cpu "$NGINX_S")
 BIN_MIB=$(wall "$BIN_S"); BIN_CPU=$(cpu "$BIN_S")
 CSV_MIB=$(wall "$CSV_S"); CSV_CPU=$(cpu "$CSV_S")
+TXT_MIB=$(wall "$TXT_S"); TXT_CPU=$(cpu "$TXT_S")
 THREADED_MIB=$(wall "$THREADED_S"); THREADED_CPU=$(cpu "$THREADED_S")
 cat <<EOF
 
@@ -271,11 +298,14 @@ Gateway benchmark ($(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ); best of $RUNS; $
   nginx, body to disk                                $NGINX_MIB     $NGINX_CPU
   airlock serve, mostly binary (Parquet-like)        $BIN_MIB     $BIN_CPU
   airlock serve, CSV (every text inspector)          $CSV_MIB     $CSV_CPU
+  airlock serve, clinical notes (free text)          $TXT_MIB     $TXT_CPU
   airlock serve, binary, inspection_threads: 0       $THREADED_MIB     $THREADED_CPU
   binary: $(ratio "$BIN_MIB" "$SHA_MIB") of SHA-256 (wall), $(ratio "$BIN_CPU" "$SHA_MIB") of SHA-256 (CPU), $(ratio "$BIN_MIB" "$NGINX_MIB") of nginx (wall), $(ratio "$BIN_CPU" "$NGINX_CPU") of nginx (CPU)
   CSV:    $(ratio "$CSV_MIB" "$SHA_MIB") of SHA-256 (wall), $(ratio "$CSV_CPU" "$SHA_MIB") of SHA-256 (CPU), $(ratio "$CSV_MIB" "$NGINX_MIB") of nginx (wall), $(ratio "$CSV_CPU" "$NGINX_CPU") of nginx (CPU)
+  notes:  $(ratio "$TXT_MIB" "$SHA_MIB") of SHA-256 (wall), $(ratio "$TXT_CPU" "$SHA_MIB") of SHA-256 (CPU), $(ratio "$TXT_MIB" "$NGINX_MIB") of nginx (wall), $(ratio "$TXT_CPU" "$NGINX_CPU") of nginx (CPU)
   inspectors alone, binary: $INSPECT_BIN
   inspectors alone, CSV:    $INSPECT_CSV
+  inspectors alone, notes:  $INSPECT_TXT
   peak RSS, one ${BIG_MIB} MiB upload                           $BIG_RSS MiB   ($(mib_per_s $((BIG_MIB << 20)) "$BIG_S") MiB/s)
   peak RSS, $CONCURRENT concurrent ${CONCURRENT_MIB} MiB uploads               $MANY_RSS MiB   (idle: $BASE_RSS MiB; $MANY_OK of $CONCURRENT answered 204 in ${MANY_S}s)
   peak RSS, $CONCURRENT concurrent ${CONCURRENT_MIB} MiB CSV uploads           $MANY_CSV_RSS MiB   ($MANY_CSV_OK of $CONCURRENT answered 204 in ${MANY_CSV_S}s)

@@ -112,14 +112,11 @@ struct InspectionPipeline::State {
   }
 
   void feed_content(std::span<const char> data) {
-    if (identifiers) {
-      if (identifier_lane) identifier_lane->wait();  // the chunks before go first
-      identifiers->update(data);
-    }
-    if (table) {
-      if (table_lane) table_lane->wait();
-      table->update(data);
-    }
+    // The chunks before go first.
+    if (identifier_lane) identifier_lane->wait();
+    if (table_lane) table_lane->wait();
+    if (identifiers) identifiers->update(data);
+    if (table) table->update(data);
   }
 
   // Waits for the side lanes and frees them and their copies.
@@ -136,7 +133,10 @@ struct InspectionPipeline::State {
     const std::vector<char>& copy = lane_chunks[turn];
     if (table_beside) {
       if (!table_lane) table_lane = options.side_lane(kLaneDepth);
-      table_lane->post([this, &copy] { table->update(copy); });
+      table_lane->post([this, &copy] {
+        table->update(copy);
+        if (identifiers_with_table) identifiers->update(copy);
+      });
     }
     if (identifiers_beside) {
       if (!identifier_lane) identifier_lane = options.side_lane(kLaneDepth);
@@ -166,6 +166,8 @@ struct InspectionPipeline::State {
       if (options.side_lane) {
         table_beside = table && options.side_lanes >= 1;
         identifiers_beside = options.side_lanes >= (table ? 2u : 1u);
+        // With one side lane the hash alone costs about what the parser and the scanner cost together.
+        identifiers_with_table = table_beside && !identifiers_beside;
       }
       feed_content(prefix);
     }
@@ -201,9 +203,11 @@ struct InspectionPipeline::State {
   char delimiter = 0;
   std::optional<IdentifierScanner> identifiers;
   std::optional<TableInspector> table;
-  // Which content inspectors run in side lanes (complete_prefix() decides).
+  // Which content inspectors run in side lanes (complete_prefix() decides): the identifier scanner in one of
+  // its own, or after the table's parser in the parser's.
   bool table_beside = false;
   bool identifiers_beside = false;
+  bool identifiers_with_table = false;
   // Copies of the chunks for the side lanes, in turn; declared before the lanes, which wait for their work when
   // they are destroyed.
   std::array<std::vector<char>, kLaneDepth + 1> lane_chunks;
@@ -237,7 +241,7 @@ Status InspectionPipeline::update(std::span<const char> chunk) {
     s.post_beside(chunk);
     if (s.digest) EVP_DigestUpdate(s.digest.get(), chunk.data(), chunk.size());
     s.clamd.update(chunk);
-    if (s.identifiers && !s.identifiers_beside) s.identifiers->update(chunk);
+    if (s.identifiers && !s.identifiers_beside && !s.identifiers_with_table) s.identifiers->update(chunk);
     return Status::ok();
   }
   if (s.digest) EVP_DigestUpdate(s.digest.get(), chunk.data(), chunk.size());
