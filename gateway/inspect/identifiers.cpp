@@ -145,9 +145,26 @@ struct BlockBytes {
   std::uint64_t lower;  // 'a' to 'z'
 };
 
+// Plain C++, byte by byte.
+inline BlockBytes classify_block_portable(const char* p, bool labels) {
+  BlockBytes bytes{0, 0, 0, 0, 0, 0};
+  const std::uint8_t rare_classes = labels ? (kSegmentAt | kSegmentB) : kSegmentAt;
+  for (std::size_t i = 0; i < 64; ++i) {
+    const std::uint8_t cls = kSegmentClasses[static_cast<unsigned char>(p[i])];
+    const std::uint64_t bit = std::uint64_t{1} << i;
+    if ((cls & kSegmentHard) == 0) bytes.soft |= bit;
+    if ((cls & kSegmentDigit) != 0) bytes.digit |= bit;
+    if ((cls & (kSegmentDigit | kSegmentJoiner)) != 0) bytes.joined |= bit;
+    if ((cls & rare_classes) != 0) bytes.rare |= bit;
+    if (p[i] == ' ') bytes.space |= bit;
+    if (p[i] >= 'a' && p[i] <= 'z') bytes.lower |= bit;
+  }
+  return bytes;
+}
+
+#if defined(__SSE2__)
 inline BlockBytes classify_block(const char* p, bool labels) {
   BlockBytes bytes{0, 0, 0, 0, 0, 0};
-#if defined(__SSE2__)
   // Each range with one compare: byte - low + 0x80 (wrapping) is below high - low - 127 as a signed byte
   // exactly for the bytes from low to high. Clearing bit 0x20 turns lower case letters into capitals.
   auto in_range = [](__m128i v, char low, char high) {
@@ -175,21 +192,11 @@ inline BlockBytes classify_block(const char* p, bool labels) {
     bytes.space |= bits(_mm_cmpeq_epi8(v, _mm_set1_epi8(' '))) << i;
     bytes.lower |= bits(in_range(v, 'a', 'z')) << i;
   }
-#else
-  const std::uint8_t rare_classes = labels ? (kSegmentAt | kSegmentB) : kSegmentAt;
-  for (std::size_t i = 0; i < 64; ++i) {
-    const std::uint8_t cls = kSegmentClasses[static_cast<unsigned char>(p[i])];
-    const std::uint64_t bit = std::uint64_t{1} << i;
-    if ((cls & kSegmentHard) == 0) bytes.soft |= bit;
-    if ((cls & kSegmentDigit) != 0) bytes.digit |= bit;
-    if ((cls & (kSegmentDigit | kSegmentJoiner)) != 0) bytes.joined |= bit;
-    if ((cls & rare_classes) != 0) bytes.rare |= bit;
-    if (p[i] == ' ') bytes.space |= bit;
-    if (p[i] >= 'a' && p[i] <= 'z') bytes.lower |= bit;
-  }
-#endif
   return bytes;
 }
+#else
+inline BlockBytes classify_block(const char* p, bool labels) { return classify_block_portable(p, labels); }
+#endif
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define AIRLOCK_IDENTIFIERS_AVX2 1
@@ -293,15 +300,34 @@ __attribute__((target("avx2"))) inline BlockBytes classify_block_avx2(const char
   }
   return bytes;
 }
+
+// The same kinds 64 bytes at a time, each mask straight from a test of the kinds.
+__attribute__((target("avx512f,avx512bw"))) inline BlockBytes classify_block_avx512(const char* p, bool labels) {
+  const __m512i low_table =
+      _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(kLowNibbles.data())));
+  const __m512i high_table =
+      _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(kHighNibbles.data())));
+  const __m512i v = _mm512_loadu_si512(p);
+  const __m512i high = _mm512_and_si512(_mm512_srli_epi16(v, 4), _mm512_set1_epi8(0x0F));
+  const __m512i kinds = _mm512_and_si512(_mm512_shuffle_epi8(low_table, v), _mm512_shuffle_epi8(high_table, high));
+  BlockBytes bytes;
+  bytes.soft = _mm512_test_epi8_mask(kinds, kinds);
+  bytes.digit = _mm512_movepi8_mask(kinds);
+  bytes.joined = _mm512_test_epi8_mask(kinds, _mm512_set1_epi8(static_cast<char>(kNibbleDigit | kNibbleJoiner)));
+  bytes.rare =
+      _mm512_test_epi8_mask(kinds, _mm512_set1_epi8(static_cast<char>(labels ? kNibbleAt | kNibbleB : kNibbleAt)));
+  bytes.space = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' '));
+  bytes.lower =
+      bytes.space == 0 ? 0 : _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8('a')), _mm512_set1_epi8(26));
+  return bytes;
+}
 #endif
 
 class SegmentScan {
  public:
-  SegmentScan(std::span<const char> text, bool labels) : begin_(text.data()), size_(text.size()), labels_(labels) {
-#if defined(AIRLOCK_IDENTIFIERS_AVX2)
-    avx2_ = __builtin_cpu_supports("avx2");
-#endif
-  }
+  // `instructions` are usable ones (usable_instructions()).
+  SegmentScan(std::span<const char> text, bool labels, VectorInstructions instructions)
+      : begin_(text.data()), size_(text.size()), labels_(labels), instructions_(instructions) {}
 
   // The last hard separator such that every segment from `p` up to it is boring, or nullptr when there is
   // none (the segment at `p` is not boring or runs past the chunk); the main loop then scans that separator
@@ -310,10 +336,14 @@ class SegmentScan {
   __attribute__((noinline)) const char* boring_end(const char* p) {
     // In a very short chunk the masks of its one block cost more than scanning its few bytes one by one.
     if (size_ < 16) return nullptr;
+    switch (instructions_) {
 #if defined(AIRLOCK_IDENTIFIERS_AVX2)
-    if (avx2_) return boring_end_avx2(p);
+      case VectorInstructions::kAvx512: return boring_end_avx512(p);
+      case VectorInstructions::kAvx2: return boring_end_avx2(p);
 #endif
-    return walk<classify_block>(p);
+      case VectorInstructions::kPortable: return walk<classify_block_portable>(p);
+      default: return walk<classify_block>(p);  // SSE2 where the build has it
+    }
   }
 
  private:
@@ -329,6 +359,9 @@ class SegmentScan {
   // The walk with every call in it inlined, so that its block masks are AVX2 code.
   __attribute__((target("avx2"), flatten)) const char* boring_end_avx2(const char* p) {
     return walk<classify_block_avx2>(p);
+  }
+  __attribute__((target("avx512f,avx512bw,avx2"), flatten)) const char* boring_end_avx512(const char* p) {
+    return walk<classify_block_avx512>(p);
   }
 #endif
 
@@ -465,9 +498,7 @@ class SegmentScan {
   const char* begin_;
   std::size_t size_;
   bool labels_;
-#if defined(AIRLOCK_IDENTIFIERS_AVX2)
-  bool avx2_ = false;
-#endif
+  VectorInstructions instructions_;
   std::size_t block_ = SIZE_MAX;  // the block loaded last, and its masks
   std::uint64_t hard_ = 0;
   std::uint64_t bad_ = 0;
@@ -559,7 +590,7 @@ bool is_date_value(std::string_view value) {
 void IdentifierScanner::update(std::span<const char> text) {
   const char* p = text.data();
   const char* const end = p + text.size();
-  SegmentScan segments(text, dates_by_label_);
+  SegmentScan segments(text, dates_by_label_, instructions_);
   while (p < end) {
     auto c = static_cast<unsigned char>(*p);
     std::uint8_t cls = kClasses[c];

@@ -311,27 +311,6 @@ struct Avx512 {
 };
 #endif
 
-// The instructions this processor has of those the parser uses; asked once. The AVX2 path also uses BMI1, LZCNT
-// and POPCNT; the AVX-512 path AVX512F and AVX512BW besides.
-TableInstructions best_instructions() {
-#if defined(AIRLOCK_TABLE_AVX2)
-  static const TableInstructions best = [] {
-    __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("bmi") || !__builtin_cpu_supports("popcnt") ||
-        !__builtin_cpu_supports("abm")) {
-      return TableInstructions::kSse2;
-    }
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? TableInstructions::kAvx512
-                                                                                   : TableInstructions::kAvx2;
-  }();
-  return best;
-#elif defined(__SSE2__)
-  return TableInstructions::kSse2;
-#else
-  return TableInstructions::kPortable;
-#endif
-}
-
 #if defined(__SSE2__)
 using Baseline = Sse2;  // every x86-64 has SSE2
 #else
@@ -348,7 +327,7 @@ class TableInspector::ChunkMasks {
  public:
   static constexpr std::size_t kAhead = 8;
 
-  ChunkMasks(std::span<const char> data, char delimiter, TableInstructions instructions)
+  ChunkMasks(std::span<const char> data, char delimiter, VectorInstructions instructions)
       : begin_(data.data()), size_(data.size()), delimiter_(delimiter), instructions_(instructions) {}
 
   const char* begin() const { return begin_; }
@@ -379,10 +358,10 @@ class TableInspector::ChunkMasks {
   const BlockMasks& block(std::size_t offset) {
     switch (instructions_) {
 #if defined(AIRLOCK_TABLE_AVX2)
-      case TableInstructions::kAvx512: return blocks<Avx512>(offset, 1).front();
-      case TableInstructions::kAvx2: return blocks<Avx2>(offset, 1).front();
+      case VectorInstructions::kAvx512: return blocks<Avx512>(offset, 1).front();
+      case VectorInstructions::kAvx2: return blocks<Avx2>(offset, 1).front();
 #endif
-      case TableInstructions::kPortable: return blocks<Portable>(offset, 1).front();
+      case VectorInstructions::kPortable: return blocks<Portable>(offset, 1).front();
       default: return blocks<Baseline>(offset, 1).front();
     }
   }
@@ -411,7 +390,7 @@ class TableInspector::ChunkMasks {
   const char* begin_;
   std::size_t size_;
   char delimiter_;
-  TableInstructions instructions_;
+  VectorInstructions instructions_;
   std::size_t kept_from_ = 0;  // offset of the first block masks_ describe
   std::size_t kept_ = 0;       // how many blocks they describe
   std::array<BlockMasks, kAhead> masks_;
@@ -438,8 +417,8 @@ bool is_birth_date_column_name(std::string_view name) {
   return n.ends_with("dob") || n.find("birth") != std::string::npos;
 }
 
-TableInspector::TableInspector(char delimiter, TableLimits limits, TableInstructions instructions)
-    : delimiter_(delimiter), limits_(limits), instructions_(std::min(instructions, best_instructions())) {
+TableInspector::TableInspector(char delimiter, TableLimits limits, VectorInstructions instructions)
+    : delimiter_(delimiter), limits_(limits), instructions_(usable_instructions(instructions)) {
   field_.reserve(256);
 }
 
@@ -709,9 +688,9 @@ void TableInspector::update(std::span<const char> data) {
     // The common case first: unquoted fields of data rows.
     if (state_ == State::kFieldStart && !in_header_ && !skip_line_feed_ && field_.empty() && *p != '"') {
       switch (instructions_) {
-        case TableInstructions::kAvx512: p = scan_rows_avx512(p, masks); break;
-        case TableInstructions::kAvx2: p = scan_rows_avx2(p, masks); break;
-        case TableInstructions::kPortable: p = scan_rows<Portable>(p, masks); break;
+        case VectorInstructions::kAvx512: p = scan_rows_avx512(p, masks); break;
+        case VectorInstructions::kAvx2: p = scan_rows_avx2(p, masks); break;
+        case VectorInstructions::kPortable: p = scan_rows<Portable>(p, masks); break;
         default: p = scan_rows<Baseline>(p, masks);
       }
     }

@@ -9,8 +9,9 @@
 namespace airlock::gateway::inspect {
 namespace {
 
-IdentifierCounts scan(std::string_view text, std::size_t chunk = 0, bool dates_by_label = true) {
-  IdentifierScanner scanner(dates_by_label);
+IdentifierCounts scan(std::string_view text, std::size_t chunk = 0, bool dates_by_label = true,
+                      VectorInstructions instructions = VectorInstructions::kBest) {
+  IdentifierScanner scanner(dates_by_label, instructions);
   if (chunk == 0) chunk = text.size() + 1;
   for (std::size_t i = 0; i < text.size(); i += chunk) {
     scanner.update(std::span<const char>(text.data() + i, std::min(chunk, text.size() - i)));
@@ -127,11 +128,27 @@ TEST(DateValue, AcceptsCommonNumericForms) {
   EXPECT_FALSE(is_date_value("12345"));
 }
 
+// The tests of segments passed over run on each path of the block masks: plain C++, SSE2, AVX2 and AVX-512 (a
+// processor without one runs the best path it has below it).
+class IdentifierScannerPaths : public ::testing::TestWithParam<VectorInstructions> {
+ protected:
+  IdentifierCounts scan(std::string_view text, std::size_t chunk = 0, bool dates_by_label = true) {
+    return inspect::scan(text, chunk, dates_by_label, GetParam());
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Instructions, IdentifierScannerPaths,
+                         ::testing::Values(VectorInstructions::kPortable, VectorInstructions::kSse2,
+                                           VectorInstructions::kAvx2, VectorInstructions::kAvx512),
+                         [](const ::testing::TestParamInfo<VectorInstructions>& info) {
+                           return std::string(to_string(info.param));
+                         });
+
 // Plain table rows hold nothing to count and are passed over whole (a segment between hard separators at a
 // time, found with 64-byte bit masks); an identifier among them must still be found wherever it falls: at
 // every offset within a block, split across chunks, and in a segment that starts in one block and ends in
 // the next.
-TEST(IdentifierScanner, FindsEachIdentifierAmongPlainRowsAtEveryOffset) {
+TEST_P(IdentifierScannerPaths, FindsEachIdentifierAmongPlainRowsAtEveryOffset) {
   const std::string plain = "L14592,2026-01-24,40-39,M,asthma,844,67.67\n";
   struct Case {
     std::string text;
@@ -168,7 +185,7 @@ TEST(IdentifierScanner, FindsEachIdentifierAmongPlainRowsAtEveryOffset) {
 
 // Many plain rows are passed over in one go, block after block; a number that starts in one of those blocks
 // and ends in the next is still found, wherever the boundary falls in it.
-TEST(IdentifierScanner, FindsANumberAcrossABlockBoundaryAfterManyPlainRows) {
+TEST_P(IdentifierScannerPaths, FindsANumberAcrossABlockBoundaryAfterManyPlainRows) {
   const std::string plain = "L14592,2026-01-24,40-39,M,asthma,844,67.67\n";
   std::string rows;
   for (int i = 0; i < 20; ++i) rows += plain;
@@ -182,7 +199,7 @@ TEST(IdentifierScanner, FindsANumberAcrossABlockBoundaryAfterManyPlainRows) {
   }
 }
 
-TEST(IdentifierScanner, ADateCountsOnlyAfterItsLabelEvenAcrossPlainRows) {
+TEST_P(IdentifierScannerPaths, ADateCountsOnlyAfterItsLabelEvenAcrossPlainRows) {
   const std::string plain = "L14592,40-39,M,asthma,844,67.67\n";  // no date of its own
   EXPECT_EQ(scan(plain + plain + "12/03/1980\n" + plain).dates_of_birth, 0);
   EXPECT_EQ(scan(plain + "dob," + "12/03/1980\n" + plain).dates_of_birth, 1);
@@ -191,7 +208,7 @@ TEST(IdentifierScanner, ADateCountsOnlyAfterItsLabelEvenAcrossPlainRows) {
 
 // Every way of cutting a text into chunks gives the counts of the whole text: a varied text with identifiers,
 // labels and plain table rows, fed in every chunk size up to a few blocks of 64 bytes.
-TEST(IdentifierScanner, CountsTheSameForEveryChunkSize) {
+TEST_P(IdentifierScannerPaths, CountsTheSameForEveryChunkSize) {
   const std::string plain = "B14592,2026-01-24,40-39,M,diabetes,844,67.67\n";
   const std::string text = plain + "Patient 943 476 5919 (DateOfBirth: 12/03/1980), SW1A 1AA;" + plain +
                            "jane.doe@nhs.net,020 7946 0958\n" + plain + "BIRTH,1975-11-02,EC1A1BB,+447700900123\n" +
@@ -211,7 +228,7 @@ TEST(IdentifierScanner, CountsTheSameForEveryChunkSize) {
 
 // Words with a 'b' that cannot be a label ("diabetes", "B17393", "about") are passed over with plain rows;
 // every label is still seen, in any case, wherever it falls among them.
-TEST(IdentifierScanner, FindsEveryLabelAmongPlainRowsWithOtherBs) {
+TEST_P(IdentifierScannerPaths, FindsEveryLabelAmongPlainRowsWithOtherBs) {
   const std::string plain = "B17393,2026-01-24,40-39,F,diabetes,about,67.67\n";
   for (const char* label : {"dob", "DOB", "Birth", "born", "birthdate", "dateofbirth", "DateOfBirth", "BIRTHDAY"}) {
     for (std::size_t offset = 0; offset < 70; ++offset) {
@@ -225,7 +242,7 @@ TEST(IdentifierScanner, FindsEveryLabelAmongPlainRowsWithOtherBs) {
 // In prose, the words of a line are passed over too, from one word gap (a space after a lower-case letter) to the
 // next: an identifier in words, or one whose parts are spaced apart, must still be found wherever it falls among
 // them, and a text without it must count nothing.
-TEST(IdentifierScanner, FindsEachIdentifierAmongWordsOfProseAtEveryOffset) {
+TEST_P(IdentifierScannerPaths, FindsEachIdentifierAmongWordsOfProseAtEveryOffset) {
   const std::string prose = "the patient was seen in clinic and reported improvement in both knees ";
   struct Case {
     std::string text;

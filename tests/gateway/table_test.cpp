@@ -9,7 +9,7 @@ namespace airlock::gateway::inspect {
 namespace {
 
 TableStats parse(const std::string& text, char delimiter = ',', std::size_t chunk = 0, TableLimits limits = {},
-                 TableInstructions instructions = TableInstructions::kBest) {
+                 VectorInstructions instructions = VectorInstructions::kBest) {
   TableInspector table(delimiter, limits, instructions);
   if (chunk == 0) chunk = text.size() + 1;
   for (std::size_t i = 0; i < text.size(); i += chunk) {
@@ -95,7 +95,7 @@ TEST(TableInspector, RejectsARowOverTheCap) {
 
 // The tests of where cells fall run on each path of the parser: plain C++, SSE2, AVX2 and AVX-512 (a processor
 // without one runs the best path it has below it).
-class TableInspectorPaths : public ::testing::TestWithParam<TableInstructions> {
+class TableInspectorPaths : public ::testing::TestWithParam<VectorInstructions> {
  protected:
   TableStats parse(const std::string& text, char delimiter = ',', std::size_t chunk = 0, TableLimits limits = {}) {
     return inspect::parse(text, delimiter, chunk, limits, GetParam());
@@ -103,15 +103,10 @@ class TableInspectorPaths : public ::testing::TestWithParam<TableInstructions> {
 };
 
 INSTANTIATE_TEST_SUITE_P(Instructions, TableInspectorPaths,
-                         ::testing::Values(TableInstructions::kPortable, TableInstructions::kSse2,
-                                           TableInstructions::kAvx2, TableInstructions::kAvx512),
-                         [](const ::testing::TestParamInfo<TableInstructions>& info) {
-                           switch (info.param) {
-                             case TableInstructions::kPortable: return std::string("Portable");
-                             case TableInstructions::kSse2: return std::string("Sse2");
-                             case TableInstructions::kAvx2: return std::string("Avx2");
-                             default: return std::string("Avx512");
-                           }
+                         ::testing::Values(VectorInstructions::kPortable, VectorInstructions::kSse2,
+                                           VectorInstructions::kAvx2, VectorInstructions::kAvx512),
+                         [](const ::testing::TestParamInfo<VectorInstructions>& info) {
+                           return std::string(to_string(info.param));
                          });
 
 // Cells are classified from 64-byte bit masks when they lie in one block, byte by byte when they straddle

@@ -7,6 +7,8 @@
 #include <span>
 #include <string_view>
 
+#include "airlock/gateway/inspect/instructions.h"
+
 namespace airlock::gateway::inspect {
 
 struct IdentifierCounts {
@@ -38,7 +40,9 @@ class IdentifierScanner {
  public:
   // `dates_by_label`: count a date as a date of birth when it follows a label such as "DOB" or
   // "date of birth" within a few bytes. Tables turn this off and judge dates by their column instead.
-  explicit IdentifierScanner(bool dates_by_label = true) : dates_by_label_(dates_by_label) {}
+  // `instructions`: the vector instructions its block masks may use (fewer than the processor's for tests).
+  explicit IdentifierScanner(bool dates_by_label = true, VectorInstructions instructions = VectorInstructions::kBest)
+      : dates_by_label_(dates_by_label), instructions_(usable_instructions(instructions)) {}
 
   void update(std::span<const char> text);
   // Ends the last word; call once after the last chunk.
@@ -69,6 +73,7 @@ class IdentifierScanner {
   void email_run(std::size_t length, bool letters);
 
   bool dates_by_label_;
+  VectorInstructions instructions_;  // usable ones
   IdentifierCounts counts_;
   std::uint64_t offset_ = 0;  // stream offset of the byte being scanned
 

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "airlock/gateway/inspect/instructions.h"
+
 namespace airlock::gateway::inspect {
 
 struct TableLimits {
@@ -36,14 +38,10 @@ bool is_birth_date_column_name(std::string_view name);
 
 struct CellBytes;  // what a cell's bytes are (table.cpp)
 
-// The vector instructions the parser may use. kBest is what the processor has; the others ask for less (tests and
-// benchmarks compare the paths). A processor without the instructions asked for gets the best it has below them.
-enum class TableInstructions : std::uint8_t { kPortable, kSse2, kAvx2, kAvx512, kBest };
-
 class TableInspector {
  public:
   explicit TableInspector(char delimiter, TableLimits limits = {},
-                          TableInstructions instructions = TableInstructions::kBest);
+                          VectorInstructions instructions = VectorInstructions::kBest);
 
   void update(std::span<const char> data);
   // Ends the last row and computes the statistics; call once after the last chunk.
@@ -97,7 +95,7 @@ class TableInspector {
 
   char delimiter_;
   TableLimits limits_;
-  TableInstructions instructions_;  // those the processor has: never kBest
+  VectorInstructions instructions_;  // those the processor has: never kBest
   TableStats stats_;
   State state_ = State::kFieldStart;
   bool failed_ = false;
