@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "vector_paths.h"
+
 namespace airlock::gateway::inspect {
 namespace {
 
@@ -137,12 +139,7 @@ class IdentifierScannerPaths : public ::testing::TestWithParam<VectorInstruction
   }
 };
 
-INSTANTIATE_TEST_SUITE_P(Instructions, IdentifierScannerPaths,
-                         ::testing::Values(VectorInstructions::kPortable, VectorInstructions::kSse2,
-                                           VectorInstructions::kAvx2, VectorInstructions::kAvx512),
-                         [](const ::testing::TestParamInfo<VectorInstructions>& info) {
-                           return std::string(to_string(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(Instructions, IdentifierScannerPaths, testing::every_vector_path(), testing::vector_path_name);
 
 // Plain table rows hold nothing to count and are passed over whole (a segment between hard separators at a
 // time, found with 64-byte bit masks); an identifier among them must still be found wherever it falls: at

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "vector_paths.h"
+
 namespace airlock::gateway::inspect {
 namespace {
 
@@ -102,12 +104,7 @@ class TableInspectorPaths : public ::testing::TestWithParam<VectorInstructions> 
   }
 };
 
-INSTANTIATE_TEST_SUITE_P(Instructions, TableInspectorPaths,
-                         ::testing::Values(VectorInstructions::kPortable, VectorInstructions::kSse2,
-                                           VectorInstructions::kAvx2, VectorInstructions::kAvx512),
-                         [](const ::testing::TestParamInfo<VectorInstructions>& info) {
-                           return std::string(to_string(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(Instructions, TableInspectorPaths, testing::every_vector_path(), testing::vector_path_name);
 
 // Cells are classified from 64-byte bit masks when they lie in one block, byte by byte when they straddle
 // one or a chunk: the statistics must not depend on where the cells fall.
