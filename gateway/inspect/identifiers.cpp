@@ -645,9 +645,14 @@ void IdentifierScanner::update(std::span<const char> text) {
     ++p;
     // After a hard separator or a word gap (p - 2 is the byte before the separator), segments may be passed over.
     if (((kSegmentClasses[c] & kSegmentHard) != 0 || (c == ' ' && p - 2 >= text.data() && is_lower(p[-2]))) &&
-        !label_active_ && !in_domain_ && p < end) {
-      const char* stop = segments.boring_end(p);
-      if (stop != nullptr && stop != p) pass_over(p, stop);
+        !in_domain_ && p < end) {
+      // A label out of reach with no digit group pending has no date to come (a group starts after this byte):
+      // it is over, as flush_groups() would find.
+      if (label_active_ && group_count_ == 0 && offset_ > label_end_ + kLabelReach) label_active_ = false;
+      if (!label_active_) {
+        const char* stop = segments.boring_end(p);
+        if (stop != nullptr && stop != p) pass_over(p, stop);
+      }
     }
   }
 }
