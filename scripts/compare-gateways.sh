@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Two `airlock` binaries, alternated, on the same upload: the firmer comparison on a noisy machine
+# (docs/performance.md, "Gateway"). Each round starts each gateway in turn and PATCHes FILE through it
+# UPLOADS times; the report gives, per binary, the median and best wall seconds of the PATCH and the median
+# CPU seconds of the gateway process (user + system) per upload.
+#
+# usage: scripts/compare-gateways.sh BINARY_A BINARY_B FILE [TYPE]
+#   TYPE: the declared type (default text/csv for .csv, text/plain for .txt, application/octet-stream else)
+#   ROUNDS=4 UPLOADS=3 INSPECTION_THREADS=2
+set -euo pipefail
+if [[ $# -lt 3 ]]; then
+  sed -n '2,10p' "$0" >&2
+  exit 2
+fi
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+A=$(realpath "$1")
+B=$(realpath "$2")
+FILE=$(realpath "$3")
+case "$FILE" in
+  *.csv) DEFAULT_TYPE=text/csv ;;
+  *.txt) DEFAULT_TYPE=text/plain ;;
+  *) DEFAULT_TYPE=application/octet-stream ;;
+esac
+TYPE=${4:-$DEFAULT_TYPE}
+ROUNDS=${ROUNDS:-4}
+UPLOADS=${UPLOADS:-3}
+for binary in "$A" "$B"; do [[ -x "$binary" ]] || { echo "not an executable: $binary" >&2; exit 2; }; done
+
+WORK=$(mktemp -d /tmp/airlock-compare-XXXXXX)
+GATEWAY_PID=
+cleanup() {
+  [[ -n "$GATEWAY_PID" ]] && kill -TERM "$GATEWAY_PID" 2>/dev/null && wait "$GATEWAY_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+TICK=$(getconf CLK_TCK)
+AUTH='Authorization: Bearer compare-token-0123456789abcdef'
+b64() { printf %s "$1" | base64 -w0; }
+
+# Prints "label wall_seconds cpu_seconds" for each upload through a fresh gateway of `binary`.
+uploads() {  # $1 label, $2 binary
+  local dir=$WORK/gw
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  cat >"$dir/airlock.yaml" <<EOF
+limits:
+  max_upload_size: 64 GiB
+  max_chunk_bytes: 64 GiB
+  max_concurrent_uploads_per_user: 1000
+log: {level: warn, format: json}
+inspection_threads: ${INSPECTION_THREADS:-2}
+tokens:
+  - {token: compare-token-0123456789abcdef, user: compare, roles: [researcher]}
+EOF
+  "$2" serve --config "$dir/airlock.yaml" --listen 127.0.0.1:0 --data "$dir/data" --policies "$ROOT/policies" \
+    --port-file "$dir/port" 2>"$dir/gateway.log" &
+  GATEWAY_PID=$!
+  for _ in $(seq 300); do [[ -s "$dir/port" ]] && break; sleep 0.1; done
+  [[ -s "$dir/port" ]] || { echo "the gateway did not start:" >&2; tail -5 "$dir/gateway.log" >&2; exit 1; }
+  local gateway=http://$(cat "$dir/port") name=${FILE##*/} location before result after
+  for i in $(seq "$UPLOADS"); do
+    location=$(curl -s -D - -o /dev/null -X POST "$gateway/files" -H "$AUTH" -H 'Tus-Resumable: 1.0.0' \
+      -H "Upload-Length: $(stat -c%s "$FILE")" \
+      -H "Upload-Metadata: filename $(b64 "$i-$name"),workspace $(b64 ws-compare),datasource $(b64 ds-compare),filetype $(b64 "$TYPE")" |
+      awk 'tolower($1) == "location:" { sub(/\r$/, "", $2); print $2 }')
+    before=$(awk '{ print $14 + $15 }' "/proc/$GATEWAY_PID/stat")
+    result=$(curl -s -o /dev/null -w '%{time_total} %{http_code}' -X PATCH -T "$FILE" -H 'Expect:' "$gateway$location" \
+      -H "$AUTH" -H 'Tus-Resumable: 1.0.0' -H 'Upload-Offset: 0' -H 'Content-Type: application/offset+octet-stream')
+    after=$(awk '{ print $14 + $15 }' "/proc/$GATEWAY_PID/stat")
+    [[ "${result#* }" == 204 ]] || { echo "PATCH answered ${result#* }:" >&2; tail -5 "$dir/gateway.log" >&2; exit 1; }
+    echo "$1 ${result% *} $(awk -v t=$((after - before)) -v hz="$TICK" 'BEGIN { printf "%.2f", t / hz }')"
+    rm -rf "$dir"/data/released/* "$dir"/data/denied/* "$dir"/data/quarantine/*
+  done
+  kill -TERM "$GATEWAY_PID"
+  wait "$GATEWAY_PID" 2>/dev/null || true
+  GATEWAY_PID=
+}
+
+for round in $(seq "$ROUNDS"); do
+  uploads A "$A"
+  uploads B "$B"
+done >"$WORK/results"
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+echo "$(stat -c%s "$FILE") bytes of $TYPE, $ROUNDS rounds of $UPLOADS uploads each, binaries alternated ($(date -u +%Y-%m-%dT%H:%MZ))"
+for label in A B; do
+  binary=$A
+  [[ $label == B ]] && binary=$B
+  wall_median=$(awk -v l=$label '$1 == l { print $2 }' "$WORK/results" | median)
+  wall_best=$(awk -v l=$label '$1 == l { print $2 }' "$WORK/results" | sort -g | head -1)
+  cpu_median=$(awk -v l=$label '$1 == l { print $3 }' "$WORK/results" | median)
+  printf '  %s %s: wall median %.2f s, best %.2f s; gateway CPU median %.2f s\n' "$label" "$binary" "$wall_median" \
+    "$wall_best" "$cpu_median"
+done
