@@ -337,22 +337,28 @@ class SegmentScan {
 
   // The last hard separator such that every segment from `p` up to it is boring, or nullptr when there is
   // none (the segment at `p` is not boring or runs past the chunk); the main loop then scans that separator
-  // itself. `p` follows a hard separator and never moves back between calls. Kept out of the main loop, whose
+  // itself. With `digits`, a digit also makes a segment not boring (a date-of-birth label waits for its date).
+  // `p` follows a hard separator and never moves back between calls. Kept out of the main loop, whose
   // registers it would otherwise crowd.
-  __attribute__((noinline)) const char* boring_end(const char* p) {
+  __attribute__((noinline)) const char* boring_end(const char* p, bool digits) {
     // In a very short chunk the masks of its one block cost more than scanning its few bytes one by one.
     if (size_ < 16) return nullptr;
-    switch (instructions_) {
-#if defined(AIRLOCK_IDENTIFIERS_AVX2)
-      case VectorInstructions::kAvx512: return boring_end_avx512(p);
-      case VectorInstructions::kAvx2: return boring_end_avx2(p);
-#endif
-      case VectorInstructions::kPortable: return walk<classify_block_portable>(p);
-      default: return walk<classify_block>(p);  // SSE2 where the build has it
-    }
+    return digits ? boring_end<true>(p) : boring_end<false>(p);
   }
 
  private:
+  template <bool kDigits>
+  const char* boring_end(const char* p) {
+    switch (instructions_) {
+#if defined(AIRLOCK_IDENTIFIERS_AVX2)
+      case VectorInstructions::kAvx512: return boring_end_avx512<kDigits>(p);
+      case VectorInstructions::kAvx2: return boring_end_avx2<kDigits>(p);
+#endif
+      case VectorInstructions::kPortable: return walk<classify_block_portable, kDigits>(p);
+      default: return walk<classify_block, kDigits>(p);  // SSE2 where the build has it
+    }
+  }
+
   // What a block's tests look back at in the block before it.
   struct Carry {
     std::uint64_t digit = 0;
@@ -363,11 +369,13 @@ class SegmentScan {
 
 #if defined(AIRLOCK_IDENTIFIERS_AVX2)
   // The walk with every call in it inlined, so that its block masks are AVX2 code.
+  template <bool kDigits>
   __attribute__((target("avx2"), flatten)) const char* boring_end_avx2(const char* p) {
-    return walk<classify_block_avx2>(p);
+    return walk<classify_block_avx2, kDigits>(p);
   }
+  template <bool kDigits>
   __attribute__((target("avx512f,avx512bw,avx2"), flatten)) const char* boring_end_avx512(const char* p) {
-    return walk<classify_block_avx512>(p);
+    return walk<classify_block_avx512, kDigits>(p);
   }
 #endif
 
@@ -378,13 +386,15 @@ class SegmentScan {
 
   // Goes over the blocks from the one holding `p`, loading each (the first may be loaded already) until
   // one has a mark; the last block loaded and its masks are kept for the next call.
-  template <BlockBytes (*Classify)(const char*, bool)>
+  // With kDigits, digits are marks too (boring_end()).
+  template <BlockBytes (*Classify)(const char*, bool), bool kDigits>
   __attribute__((always_inline)) const char* walk(const char* p) {
     // Locals rather than members in the loop: as far as the compiler can tell, copying a short last block
     // could change the members.
     const char* const begin = begin_;
     const std::size_t size = size_;
     const bool labels = labels_;
+    const std::uint64_t digit_marks = kDigits ? ~std::uint64_t{0} : 0;  // ANDed with a block's digits
     const auto at = static_cast<std::size_t>(p - begin);
     std::size_t block = at / 64;
     std::uint64_t from = ~std::uint64_t{0} << (at % 64);
@@ -397,7 +407,7 @@ class SegmentScan {
     };
     if (block == block_) {
       const std::uint64_t hard = hard_ & from;
-      const std::uint64_t bad = bad_ & from;
+      const std::uint64_t bad = (bad_ | (digit_ & digit_marks)) & from;
       if (bad != 0) {
         hard_found = hard & ((bad & -bad) - 1);
         hard_block = block;
@@ -416,11 +426,13 @@ class SegmentScan {
     Carry carry = block == block_ + 1 ? carry_ : Carry{};
     std::uint64_t hard = 0;
     std::uint64_t bad = 0;
+    std::uint64_t digit = 0;
     while (true) {
       const std::size_t base = block * 64;
       if (size - base >= 64) {
         const BlockBytes bytes = Classify(begin + base, labels);
         hard = ~bytes.soft | word_gaps(bytes, carry);
+        digit = bytes.digit;
         bad = marks(begin, size, base, bytes, carry);
       } else {
         // The chunk's last, short block: the zero bytes after its end are hard separators, masked out.
@@ -429,9 +441,10 @@ class SegmentScan {
         std::memcpy(padded, begin + base, size - base);
         const BlockBytes bytes = Classify(padded, labels);
         hard = (~bytes.soft | word_gaps(bytes, carry)) & ((std::uint64_t{1} << (size - base)) - 1);
+        digit = bytes.digit;
         bad = marks(begin, size, base, bytes, carry);
       }
-      const std::uint64_t bad_from = bad & from;
+      const std::uint64_t bad_from = (bad | (digit & digit_marks)) & from;
       const std::uint64_t hard_from = hard & from & ((bad_from & -bad_from) - 1);
       if (hard_from != 0) {
         hard_found = hard_from;
@@ -444,6 +457,7 @@ class SegmentScan {
     block_ = block;
     hard_ = hard;
     bad_ = bad;
+    digit_ = digit;
     carry_ = carry;
     return answer();
   }
@@ -508,6 +522,7 @@ class SegmentScan {
   std::size_t block_ = SIZE_MAX;  // the block loaded last, and its masks
   std::uint64_t hard_ = 0;
   std::uint64_t bad_ = 0;
+  std::uint64_t digit_ = 0;
   Carry carry_;
 };
 
@@ -647,10 +662,11 @@ void IdentifierScanner::update(std::span<const char> text) {
     if (((kSegmentClasses[c] & kSegmentHard) != 0 || (c == ' ' && p - 2 >= text.data() && is_lower(p[-2]))) &&
         !in_domain_ && p < end) {
       // A label out of reach with no digit group pending has no date to come (a group starts after this byte):
-      // it is over, as flush_groups() would find.
+      // it is over, as flush_groups() would find. While it waits for its date with no group pending, segments
+      // without digits are passed over all the same: they change nothing of it.
       if (label_active_ && group_count_ == 0 && offset_ > label_end_ + kLabelReach) label_active_ = false;
-      if (!label_active_) {
-        const char* stop = segments.boring_end(p);
+      if (!label_active_ || (group_count_ == 0 && !is_digit(*p))) {  // (a digit next: its date, perhaps)
+        const char* stop = segments.boring_end(p, label_active_);
         if (stop != nullptr && stop != p) pass_over(p, stop);
       }
     }
@@ -658,7 +674,7 @@ void IdentifierScanner::update(std::span<const char> text) {
 }
 
 void IdentifierScanner::pass_over(const char*& p, const char* stop) {
-  // Groups before the separator end here; label_active_ is off, so when does not matter.
+  // Groups before the separator end here (only when no label waits for a date, so when does not matter).
   if (group_count_ > 0) flush_groups();
   previous_word_outward_ = false;
   previous_word_is_gir_ = false;

@@ -258,6 +258,7 @@ TEST_P(IdentifierScannerPaths, FindsEachIdentifierAmongWordsOfProseAtEveryOffset
       {"date of birth 12/03/1980", {.dates_of_birth = 1}},
       {"born on the 1975-11-02", {.dates_of_birth = 1}},
       {"dob noted as 3.4.1990", {.dates_of_birth = 1}},
+      {"born in leeds on a sunday morning 1975-11-02", {.dates_of_birth = 1}},
       // A label's date must start within 48 bytes of it; prose after the label is passed over once it is out
       // of reach.
       {"born in leeds and seen in clinic since then for both knees 12/03/1980", {}},
