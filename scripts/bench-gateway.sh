@@ -165,41 +165,14 @@ nginx_once() {  # "seconds cpu_ticks" to receive $1
 }
 
 # ---- 3. the gateway ----
+# shellcheck source=scripts/gateway-bench-lib.sh
+source "$ROOT/scripts/gateway-bench-lib.sh"
 GATEWAY_PID=
 start_gateway() {  # $1: a name for its data directory, $2: inspection threads (default 2)
-  local dir=$WORK/gw-$1
-  mkdir -p "$dir"
-  cat >"$dir/airlock.yaml" <<EOF
-limits:
-  max_upload_size: 16 GiB
-  max_chunk_bytes: 16 GiB
-  max_concurrent_uploads_per_user: 1000
-log: {level: warn, format: json}
-inspection_threads: ${2:-2}
-tokens:
-  - {token: bench-token-0123456789abcdef, user: bench, roles: [researcher]}
-EOF
-  "$AIRLOCK" serve --config "$dir/airlock.yaml" --listen 127.0.0.1:0 --data "$dir/data" --policies "$ROOT/policies" \
-    --port-file "$dir/port" 2>"$dir/gateway.log" &
-  GATEWAY_PID=$!
+  launch_gateway "$AIRLOCK" "$WORK/gw-$1" "${2:-2}"
   PIDS+=("$GATEWAY_PID")
-  for _ in $(seq 300); do [[ -s "$dir/port" ]] && break; sleep 0.1; done
-  GATEWAY=http://$(cat "$dir/port")
 }
 stop_gateway() { kill -TERM "$GATEWAY_PID"; wait "$GATEWAY_PID" 2>/dev/null || true; rm -rf "$WORK/gw-$1"; }
-AUTH='Authorization: Bearer bench-token-0123456789abcdef'
-b64() { printf %s "$1" | base64 -w0; }
-
-create() {  # $1 file, $2 name, $3 type: prints the upload's path
-  curl -s -D - -o /dev/null -X POST "$GATEWAY/files" -H "$AUTH" -H 'Tus-Resumable: 1.0.0' \
-    -H "Upload-Length: $(stat -c%s "$1")" \
-    -H "Upload-Metadata: filename $(b64 "$2"),workspace $(b64 ws-bench),datasource $(b64 ds-bench),filetype $(b64 "$3")" |
-    awk 'tolower($1) == "location:" { sub(/\r$/, "", $2); print $2 }'
-}
-patch() {  # $1 file, $2 upload path: prints "seconds http_code"
-  curl -s -o /dev/null -w '%{time_total} %{http_code}\n' -X PATCH -T "$1" -H 'Expect:' "$GATEWAY$2" -H "$AUTH" \
-    -H 'Tus-Resumable: 1.0.0' -H 'Upload-Offset: 0' -H 'Content-Type: application/offset+octet-stream'
-}
 gateway_once() {  # $1 file, $2 name, $3 type: "seconds cpu_ticks" for the PATCH (bytes, inspection, decision)
   local location result before
   location=$(create "$1" "$2" "$3")

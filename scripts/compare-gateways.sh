@@ -35,38 +35,18 @@ cleanup() {
 }
 trap cleanup EXIT
 TICK=$(getconf CLK_TCK)
-AUTH='Authorization: Bearer compare-token-0123456789abcdef'
-b64() { printf %s "$1" | base64 -w0; }
+# shellcheck source=scripts/gateway-bench-lib.sh
+source "$ROOT/scripts/gateway-bench-lib.sh"
 
 # Prints "label wall_seconds cpu_seconds" for each upload through a fresh gateway of `binary`.
 uploads() {  # $1 label, $2 binary
-  local dir=$WORK/gw
+  local dir=$WORK/gw name=${FILE##*/} location before result after
   rm -rf "$dir"
-  mkdir -p "$dir"
-  cat >"$dir/airlock.yaml" <<EOF
-limits:
-  max_upload_size: 64 GiB
-  max_chunk_bytes: 64 GiB
-  max_concurrent_uploads_per_user: 1000
-log: {level: warn, format: json}
-inspection_threads: ${INSPECTION_THREADS:-2}
-tokens:
-  - {token: compare-token-0123456789abcdef, user: compare, roles: [researcher]}
-EOF
-  "$2" serve --config "$dir/airlock.yaml" --listen 127.0.0.1:0 --data "$dir/data" --policies "$ROOT/policies" \
-    --port-file "$dir/port" 2>"$dir/gateway.log" &
-  GATEWAY_PID=$!
-  for _ in $(seq 300); do [[ -s "$dir/port" ]] && break; sleep 0.1; done
-  [[ -s "$dir/port" ]] || { echo "the gateway did not start:" >&2; tail -5 "$dir/gateway.log" >&2; exit 1; }
-  local gateway=http://$(cat "$dir/port") name=${FILE##*/} location before result after
+  launch_gateway "$2" "$dir" "${INSPECTION_THREADS:-2}"
   for i in $(seq "$UPLOADS"); do
-    location=$(curl -s -D - -o /dev/null -X POST "$gateway/files" -H "$AUTH" -H 'Tus-Resumable: 1.0.0' \
-      -H "Upload-Length: $(stat -c%s "$FILE")" \
-      -H "Upload-Metadata: filename $(b64 "$i-$name"),workspace $(b64 ws-compare),datasource $(b64 ds-compare),filetype $(b64 "$TYPE")" |
-      awk 'tolower($1) == "location:" { sub(/\r$/, "", $2); print $2 }')
+    location=$(create "$FILE" "$i-$name" "$TYPE")
     before=$(awk '{ print $14 + $15 }' "/proc/$GATEWAY_PID/stat")
-    result=$(curl -s -o /dev/null -w '%{time_total} %{http_code}' -X PATCH -T "$FILE" -H 'Expect:' "$gateway$location" \
-      -H "$AUTH" -H 'Tus-Resumable: 1.0.0' -H 'Upload-Offset: 0' -H 'Content-Type: application/offset+octet-stream')
+    result=$(patch "$FILE" "$location")
     after=$(awk '{ print $14 + $15 }' "/proc/$GATEWAY_PID/stat")
     [[ "${result#* }" == 204 ]] || { echo "PATCH answered ${result#* }:" >&2; tail -5 "$dir/gateway.log" >&2; exit 1; }
     echo "$1 ${result% *} $(awk -v t=$((after - before)) -v hz="$TICK" 'BEGIN { printf "%.2f", t / hz }')"
