@@ -1132,6 +1132,7 @@ UploadStream::UploadStream(Service& service, const RequestHeader& header, Princi
       transfer_(std::move(transfer)),
       state_(std::move(state)),
       lock_(std::move(lock)),
+      buffers_(kMaxAddedBuffers, service.extra_buffers_, kMaxServerAddedBuffers),
       writer_(std::move(writer)),
       checksum_algorithm_(std::move(checksum_algorithm)),
       checksum_digest_(std::move(checksum_digest)),
@@ -1205,9 +1206,9 @@ std::optional<Response> UploadStream::store_and_inspect(std::span<const char> by
     state_->inspected += bytes.size();
   }
   // The buffer the server reads into next (the inspectors may have handed back an earlier one) must no longer
-  // be read by a write.
+  // be read by a write: while the disk is behind, buffers_ gives another one rather than wait.
   if (owner != nullptr) {
-    if (Status status = writer_->reclaim({owner->data(), owner->size()}); !status) {
+    if (Status status = buffers_.make_free(*writer_, *owner); !status) {
       service_.log_.error("storing bytes failed", {{"transfer", transfer_.id}, {"error", status.message()}});
       return stop(500, "internal", "the gateway could not store the bytes; try again later");
     }

@@ -211,6 +211,9 @@ class Service {
   std::map<std::string, std::shared_ptr<UploadState>> states_;
   std::mutex slots_mutex_;
   std::map<std::string, std::uint32_t> slots_;
+  // Body buffers all uploads added while the disk was behind (UploadStream's LentBuffers): bounded, so that
+  // many uploads to a slow disk wait for it rather than grow the memory.
+  std::atomic<std::size_t> extra_buffers_{0};
 
   // --- identity (identity.cpp): the OpenID provider's verifier and client (when auth.oidc is configured),
   // browser sessions and their CSRF tokens. Built by open_identity(), called from open().
@@ -274,6 +277,11 @@ class UploadStream {
   // The bytes on their way to state_->pipeline (destroyed, and so drained, before the state it feeds).
   std::unique_ptr<inspect::InspectionFeed> feed_;
   std::unique_lock<BusyFlag> lock_;
+  // The server's buffers the inspectors gave back while the disk still wrote from them (declared before
+  // writer_, which finishes its writes as it ends): up to 4 added an upload, 64 (16 MiB) for all uploads.
+  static constexpr std::size_t kMaxAddedBuffers = 4;
+  static constexpr std::size_t kMaxServerAddedBuffers = 64;
+  LentBuffers buffers_;
   std::unique_ptr<QuarantineWriter> writer_;
   std::optional<std::string> checksum_algorithm_;
   std::string checksum_digest_;

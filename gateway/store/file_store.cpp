@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -108,6 +109,30 @@ Written pwrite_all(int fd, const char* data, std::size_t size, std::uint64_t off
   return written;
 }
 
+// pwritev(2) of `pieces` at `offset`, retrying as pwrite_all() does; `pieces` is used up.
+Written pwritev_all(int fd, std::vector<iovec>& pieces, std::uint64_t offset) {
+  Written written;
+  std::size_t first = 0;
+  while (first < pieces.size()) {
+    const int count = static_cast<int>(std::min<std::size_t>(pieces.size() - first, IOV_MAX));
+    ssize_t n = ::pwritev(fd, pieces.data() + first, count, static_cast<off_t>(offset + written.bytes));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      written.error = n < 0 ? errno : ENOSPC;
+      break;
+    }
+    written.bytes += static_cast<std::size_t>(n);
+    for (auto left = static_cast<std::size_t>(n); left > 0 && first < pieces.size();) {
+      const std::size_t take = std::min(left, pieces[first].iov_len);
+      pieces[first].iov_base = static_cast<char*>(pieces[first].iov_base) + take;
+      pieces[first].iov_len -= take;
+      left -= take;
+      if (pieces[first].iov_len == 0) ++first;
+    }
+  }
+  return written;
+}
+
 Status write_all(int fd, const char* data, std::size_t size, std::uint64_t offset, const std::string& path) {
   const Written written = pwrite_all(fd, data, size, offset);
   return written.error == 0 ? Status::ok() : errno_error("cannot write", path, written.error);
@@ -190,6 +215,10 @@ struct LentWrites {
 // thread that received the bytes goes on receiving the next while the disk writes these.
 class DiskWriter {
  public:
+  // At most this many lent writes, or this many bytes, are merged into one.
+  static constexpr std::size_t kMaxMerged = 16;
+  static constexpr std::size_t kMaxMergedBytes = 4u << 20;
+
   DiskWriter() : thread_([this] { run(); }) {}
   ~DiskWriter() {
     {
@@ -230,26 +259,49 @@ class DiskWriter {
 
   void run() {
     std::unique_lock lock(mutex_);
+    std::vector<Job> batch;
+    std::vector<iovec> pieces;
     for (;;) {
       work_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
       if (jobs_.empty()) return;
-      Job job = std::move(jobs_.front());
-      jobs_.pop_front();
+      // The first job and those queued behind it that go on where it ends in the same file: one write.
+      batch.clear();
+      std::size_t bytes = 0;
+      do {
+        bytes += jobs_.front().size;
+        batch.push_back(std::move(jobs_.front()));
+        jobs_.pop_front();
+      } while (!jobs_.empty() && batch.size() < kMaxMerged && bytes < kMaxMergedBytes &&
+               jobs_.front().fd == batch.front().fd && jobs_.front().offset == batch.front().offset + bytes);
       lock.unlock();
-      const Written direct = pwrite_all(job.fd, job.data, job.size, job.offset);
+      pieces.clear();
+      for (const Job& job : batch) pieces.push_back({const_cast<char*>(job.data), job.size});
+      const Written direct = pwritev_all(batch.front().fd, pieces, batch.front().offset);
       const bool refused = direct.error == EINVAL;
-      const int error = refused ? pwrite_all(job.ordinary_fd, job.data + direct.bytes, job.size - direct.bytes,
-                                             job.offset + direct.bytes)
-                                      .error
-                                : direct.error;
-      {
-        std::lock_guard lent(job.writes->mutex);
-        if (error != 0 && job.writes->error == 0) job.writes->error = error;
-        if (refused) job.writes->refused = true;
-        job.writes->completed = job.writes->pending.front().sequence;
-        job.writes->pending.pop_front();
+      int error = direct.error;
+      if (refused) {
+        // What the direct write left goes through the ordinary descriptor.
+        error = 0;
+        std::size_t done = direct.bytes;
+        for (const Job& job : batch) {
+          const std::size_t skip = std::min(done, job.size);
+          done -= skip;
+          if (error == 0 && skip < job.size) {
+            error = pwrite_all(job.ordinary_fd, job.data + skip, job.size - skip, job.offset + skip).error;
+          }
+        }
       }
-      job.writes->progress.notify_all();
+      const std::shared_ptr<LentWrites>& writes = batch.front().writes;
+      {
+        std::lock_guard lent(writes->mutex);
+        if (error != 0 && writes->error == 0) writes->error = error;
+        if (refused) writes->refused = true;
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+          writes->completed = writes->pending.front().sequence;
+          writes->pending.pop_front();
+        }
+      }
+      writes->progress.notify_all();
       lock.lock();
     }
   }
@@ -329,6 +381,13 @@ class LocalQuarantineWriter final : public QuarantineWriter {
     direct_end_ += bytes.size();
     size_ += bytes.size();
     return Status::ok();
+  }
+
+  bool lends(std::span<const char> memory) override {
+    std::lock_guard lock(lent_->mutex);
+    return std::any_of(lent_->pending.begin(), lent_->pending.end(), [&](const LentWrites::Range& range) {
+      return range.data < memory.data() + memory.size() && memory.data() < range.data + range.size;
+    });
   }
 
   Status reclaim(std::span<const char> memory) override {
@@ -679,6 +738,24 @@ Result<std::unique_ptr<FileStore>> FileStore::open(const std::string& root, File
   auto store = std::make_unique<LocalFileStore>(root, options);
   if (Status status = store->lay_out(); !status) return Error{status.message()};
   return std::unique_ptr<FileStore>(std::move(store));
+}
+
+Status LentBuffers::make_free(QuarantineWriter& writer, std::vector<char>& buffer) {
+  if (!writer.lends({buffer.data(), buffer.size()})) return Status::ok();
+  const std::size_t size = buffer.size();
+  kept_.push_back(std::move(buffer));
+  const std::vector<char>& oldest = kept_.front();
+  if (added_ < own_limit_ && writer.lends({oldest.data(), oldest.size()})) {
+    if (shared_count_.fetch_add(1) < shared_limit_) {
+      ++added_;
+      buffer.assign(size, 0);
+      return Status::ok();
+    }
+    --shared_count_;
+  }
+  buffer = std::move(kept_.front());
+  kept_.pop_front();
+  return writer.reclaim({buffer.data(), buffer.size()});
 }
 
 }  // namespace airlock::gateway

@@ -8,16 +8,20 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <random>
+#include <set>
 #include <span>
 #include <thread>
 #include <vector>
@@ -38,17 +42,46 @@ std::atomic<long> g_refused_elsewhere{0};
 std::thread::id g_test_thread;
 }  // namespace
 
-extern "C" ssize_t pwrite(int fd, const void* data, size_t size, off_t offset) {
+// The disk thread writes with pwritev(2), which the same rules govern; it may first be held back for a while
+// (g_hold_first_write_ms), so that lent writes queue up behind its first one. The writes of more than one
+// piece are counted.
+std::atomic<int> g_hold_first_write_ms{0};
+std::atomic<long> g_merged_writes{0};
+
+namespace {
+// -1 with errno EINVAL for a refused write; otherwise how many of `size` bytes to write.
+ssize_t direct_write_allowance(int fd, size_t size) {
   if (g_refusing.load() && (::fcntl(fd, F_GETFL) & O_DIRECT) != 0 && g_accepted_left.fetch_sub(1) <= 0) {
     if (g_cut_short.exchange(false) && size > airlock::gateway::kQuarantineAlignment) {
-      size = airlock::gateway::kQuarantineAlignment;
-    } else {
-      ++(std::this_thread::get_id() == g_test_thread ? g_refused_here : g_refused_elsewhere);
-      errno = EINVAL;
-      return -1;
+      return static_cast<ssize_t>(airlock::gateway::kQuarantineAlignment);
     }
+    ++(std::this_thread::get_id() == g_test_thread ? g_refused_here : g_refused_elsewhere);
+    errno = EINVAL;
+    return -1;
   }
-  return ::syscall(SYS_pwrite64, fd, data, size, offset);
+  return static_cast<ssize_t>(size);
+}
+}  // namespace
+
+extern "C" ssize_t pwrite(int fd, const void* data, size_t size, off_t offset) {
+  const ssize_t allowed = direct_write_allowance(fd, size);
+  if (allowed < 0) return -1;
+  return ::syscall(SYS_pwrite64, fd, data, static_cast<size_t>(allowed), offset);
+}
+
+extern "C" ssize_t pwritev(int fd, const struct iovec* pieces, int count, off_t offset) {
+  if (const int hold = g_hold_first_write_ms.exchange(0); hold > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(hold));
+  }
+  if (count > 1) ++g_merged_writes;
+  size_t size = 0;
+  for (int i = 0; i < count; ++i) size += pieces[i].iov_len;
+  const ssize_t allowed = direct_write_allowance(fd, size);
+  if (allowed < 0) return -1;
+  if (static_cast<size_t>(allowed) < size) {  // cut short: the first block of the first piece
+    return ::syscall(SYS_pwrite64, fd, pieces[0].iov_base, static_cast<size_t>(allowed), offset);
+  }
+  return ::syscall(SYS_pwritev, fd, pieces, count, static_cast<unsigned long>(offset), 0UL);  // offset's high half
 }
 
 namespace airlock::gateway {
@@ -227,6 +260,182 @@ TEST_P(FileStoreWrites, WriteLentBytesBeforeTheirMemoryIsReclaimed) {
 INSTANTIATE_TEST_SUITE_P(DirectAndBuffered, FileStoreWrites, testing::Bool(),
                          [](const testing::TestParamInfo<bool>& info) { return info.param ? "Direct" : "Buffered"; });
 
+// A writer that lends the memory the test says it lends: reclaim() of such memory is a wait, recorded, and frees
+// it, as the end of its write would; of other memory it returns at once.
+class ScriptedWriter final : public QuarantineWriter {
+ public:
+  runtime::Status append(std::span<const char>) override { return runtime::Status::ok(); }
+  runtime::Status sync() override { return runtime::Status::ok(); }
+  std::uint64_t size() const override { return 0; }
+  bool lends(std::span<const char> memory) override { return lent.count(memory.data()) > 0; }
+  runtime::Status reclaim(std::span<const char> memory) override {
+    if (lent.erase(memory.data()) > 0) reclaimed.push_back(memory.data());
+    return runtime::Status::ok();
+  }
+  std::set<const char*> lent;
+  std::vector<const void*> reclaimed;  // void: printed as addresses
+};
+
+TEST(LentBuffers, GiveANewBufferWhileTheWriterReadsTheOldOneThenWaitForTheOldest) {
+  std::atomic<std::size_t> shared{0};
+  ScriptedWriter writer;
+  std::vector<char> buffer(1000, 'x');
+  const void* const a = buffer.data();
+  {
+    LentBuffers buffers(2, shared, 64);
+    ASSERT_TRUE(buffers.make_free(writer, buffer));  // not lent: kept as it is
+    EXPECT_EQ(static_cast<const void*>(buffer.data()), a);
+    EXPECT_EQ(buffers.added(), 0u);
+
+    writer.lent.insert(static_cast<const char*>(a));
+    ASSERT_TRUE(buffers.make_free(writer, buffer));  // lent: a new one of the same size, no wait
+    const void* const b = buffer.data();
+    EXPECT_NE(b, a);
+    EXPECT_EQ(buffer.size(), 1000u);
+    EXPECT_TRUE(writer.reclaimed.empty());
+    writer.lent.insert(static_cast<const char*>(b));
+    ASSERT_TRUE(buffers.make_free(writer, buffer));
+    const void* const c = buffer.data();
+    EXPECT_TRUE(c != a && c != b);
+    EXPECT_EQ(buffers.added(), 2u);
+    EXPECT_EQ(shared.load(), 2u);
+
+    writer.lent.insert(static_cast<const char*>(c));  // a, b, c lent and two added: the oldest, a, is waited for
+    ASSERT_TRUE(buffers.make_free(writer, buffer));
+    EXPECT_EQ(static_cast<const void*>(buffer.data()), a);
+    EXPECT_EQ(writer.reclaimed, std::vector<const void*>{a});
+    EXPECT_FALSE(writer.lends({buffer.data(), buffer.size()}));
+
+    writer.lent.insert(static_cast<const char*>(a));
+    writer.lent.erase(static_cast<const char*>(b));  // b's write ended: given without a wait
+    ASSERT_TRUE(buffers.make_free(writer, buffer));
+    EXPECT_EQ(static_cast<const void*>(buffer.data()), b);
+    EXPECT_EQ(writer.reclaimed.size(), 1u);
+    EXPECT_EQ(buffers.added(), 2u);
+  }
+  EXPECT_EQ(shared.load(), 0u);  // given back with the buffers
+}
+
+TEST(LentBuffers, AddNoMoreThanTheirSharedLimitTogether) {
+  std::atomic<std::size_t> shared{0};
+  ScriptedWriter writer;
+  auto lend_and_free = [&](LentBuffers& buffers, std::vector<char>& buffer) {
+    writer.lent.insert(buffer.data());
+    EXPECT_TRUE(buffers.make_free(writer, buffer));
+    EXPECT_FALSE(writer.lends({buffer.data(), buffer.size()}));
+  };
+  std::vector<char> first(64), second(64);
+  auto one = std::make_unique<LentBuffers>(4, shared, 3);
+  LentBuffers two(4, shared, 3);
+  lend_and_free(*one, first);
+  lend_and_free(*one, first);
+  lend_and_free(two, second);
+  EXPECT_EQ(shared.load(), 3u);
+  EXPECT_TRUE(writer.reclaimed.empty());
+  lend_and_free(two, second);  // the shared limit: waits for its oldest
+  EXPECT_EQ(writer.reclaimed.size(), 1u);
+  EXPECT_EQ(two.added(), 1u);
+  EXPECT_EQ(shared.load(), 3u);
+  one.reset();
+  EXPECT_EQ(shared.load(), 1u);
+  lend_and_free(two, second);  // room again
+  EXPECT_EQ(writer.reclaimed.size(), 1u);
+  EXPECT_EQ(two.added(), 2u);
+}
+
+// Whatever the writer lends: the buffer given is never one it reads, always of the same size, and the buffers
+// in use are at most the reader's own and those added.
+TEST(LentBuffers, NeverGiveABufferTheWriterStillReads) {
+  std::atomic<std::size_t> shared{0};
+  ScriptedWriter writer;
+  std::mt19937 random(11);
+  LentBuffers buffers(3, shared, 64);
+  std::vector<char> buffer(4096);
+  std::set<const char*> seen;
+  for (int step = 0; step < 2000; ++step) {
+    writer.lent.insert(buffer.data());  // the bytes just read are lent to the writer
+    for (const char* p : std::set<const char*>(writer.lent)) {
+      if (random() % 3 == 0) writer.lent.erase(p);  // some writes end
+    }
+    ASSERT_TRUE(buffers.make_free(writer, buffer));
+    ASSERT_FALSE(writer.lends({buffer.data(), buffer.size()})) << "step " << step;
+    ASSERT_EQ(buffer.size(), 4096u);
+    seen.insert(buffer.data());
+  }
+  EXPECT_LE(buffers.added(), 3u);
+  EXPECT_LE(seen.size(), 4u);
+  EXPECT_GT(seen.size(), 1u);
+}
+
+// True where the file system of `directory` takes O_DIRECT at open.
+bool takes_direct_writes(const store_test::TempDir& dir) {
+  const int probe = ::open(dir.file("probe").c_str(), O_CREAT | O_WRONLY | O_DIRECT | O_CLOEXEC, 0600);
+  if (probe < 0) return false;
+  ::close(probe);
+  return true;
+}
+
+// While armed, direct writes are refused after `accepted` of them (see pwrite() above).
+class RefuseDirectWrites {
+ public:
+  explicit RefuseDirectWrites(long accepted) {
+    g_test_thread = std::this_thread::get_id();
+    g_accepted_left = accepted;
+    g_cut_short = true;
+    g_refusing = true;
+  }
+  RefuseDirectWrites(const RefuseDirectWrites&) = delete;
+  RefuseDirectWrites& operator=(const RefuseDirectWrites&) = delete;
+  ~RefuseDirectWrites() { g_refusing = false; }
+};
+
+// As a server lends its buffers while the disk is behind: a ring of buffers, each reused only once the writer
+// no longer lends it. The disk thread's first write is held back, so the writes lent meanwhile queue behind it;
+// they are done as one (a write of several pieces), in order. With direct writes refused partway (the merged
+// write cut short, then refused), what is left of them goes through the page cache. Every byte lands in order.
+TEST(FileStore, LentWritesQueuedBehindASlowOneAreWrittenTogetherInOrder) {
+  for (const long refuse_after : {-1L, 2L}) {
+    SCOPED_TRACE(refuse_after);
+    store_test::TempDir dir;
+    if (!takes_direct_writes(dir)) GTEST_SKIP() << "this file system refuses O_DIRECT";
+    auto files = open_files(dir.path());
+    constexpr std::size_t kBuffer = 64u << 10;
+    constexpr std::size_t kBuffers = 8;
+    std::unique_ptr<char, decltype(&std::free)> memory(
+        static_cast<char*>(std::aligned_alloc(kQuarantineAlignment, kBuffers * kBuffer)), &std::free);
+    ASSERT_NE(memory, nullptr);
+    auto writer = files->open_for_append(kId, 0);
+    ASSERT_TRUE(writer) << writer.message();
+    std::optional<RefuseDirectWrites> refuse;
+    if (refuse_after >= 0) refuse.emplace(refuse_after);
+    g_merged_writes = 0;
+    std::string expected;
+    for (std::size_t i = 0; i < 40; ++i) {
+      const std::span<const char> bytes(memory.get() + (i % kBuffers) * kBuffer, kBuffer);
+      if (i >= kBuffers) {
+        ASSERT_TRUE((*writer)->reclaim(bytes));
+      }
+      EXPECT_FALSE((*writer)->lends(bytes));
+      char* buffer = memory.get() + (i % kBuffers) * kBuffer;
+      std::memset(buffer, static_cast<int>('a' + i % 26), kBuffer);
+      buffer[(i * 4099) % kBuffer] = 'Z';
+      expected.append(bytes.data(), bytes.size());
+      // The first lent write is the writer's own; the disk thread's first one waits.
+      if (i == 1) g_hold_first_write_ms = 500;
+      ASSERT_TRUE((*writer)->append_lent(bytes));
+      if (i == kBuffers - 1 && refuse_after < 0) {
+        EXPECT_TRUE((*writer)->lends({memory.get() + kBuffer, kBuffer}));  // held back
+      }
+    }
+    ASSERT_TRUE((*writer)->sync());
+    EXPECT_FALSE((*writer)->lends({memory.get(), kBuffers * kBuffer}));
+    EXPECT_GT(g_merged_writes.load(), 0);
+    const std::string stored = store_test::read_file(files->quarantine_path(kId));
+    ASSERT_EQ(stored.size(), expected.size());
+    EXPECT_TRUE(stored == expected);
+  }
+}
+
 // Resident pages of the file at `path` in the page cache.
 std::size_t cached_pages(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -311,20 +520,6 @@ TEST(FileStore, WritesThroughThePageCacheWhereTheFileSystemRefusesDirectWrites) 
   auto files = open_files(dir.file("ramfs/store"));
   write_randomly_and_check(*files);
 }
-
-// While armed, direct writes are refused after `accepted` of them (see pwrite() above).
-class RefuseDirectWrites {
- public:
-  explicit RefuseDirectWrites(long accepted) {
-    g_test_thread = std::this_thread::get_id();
-    g_accepted_left = accepted;
-    g_cut_short = true;
-    g_refusing = true;
-  }
-  RefuseDirectWrites(const RefuseDirectWrites&) = delete;
-  RefuseDirectWrites& operator=(const RefuseDirectWrites&) = delete;
-  ~RefuseDirectWrites() { g_refusing = false; }
-};
 
 // A file system may take O_DIRECT at open and refuse the writes (EINVAL), even after some worked, or cut one
 // short first. A refused write of the writer's own, or of the disk thread's, goes through the page cache

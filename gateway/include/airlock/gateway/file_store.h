@@ -2,11 +2,14 @@
 // Release is an atomic rename on the same file system; nothing is ever half-released.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "airlock/runtime/result.h"
 
@@ -32,11 +35,42 @@ class QuarantineWriter {
     (void)memory;
     return runtime::Status::ok();
   }
+  // True while a lent write still reads some of `memory` (reclaim() would wait); does not wait.
+  virtual bool lends(std::span<const char> memory) {
+    (void)memory;
+    return false;
+  }
   // Waits for lent writes, writes what is staged, then fdatasync: after this returns, the bytes appended so
   // far are in the file and survive a crash or SIGKILL.
   virtual runtime::Status sync() = 0;
   // Bytes in the file once sync() returns: those it held at opening plus those appended since.
   virtual std::uint64_t size() const = 0;
+};
+
+// The buffers of a reader that lends them to a QuarantineWriter (append_lent) and fills them again. A buffer the
+// writer still reads when it is to be filled again is kept aside and a new one of the same size given in its
+// place: the disk then falls a few writes behind (and merges them) rather than stopping the reader at each.
+// At most `own_limit` buffers are added so, and at most `shared_limit` by all the LentBuffers that share
+// `shared_count`; past either, the oldest kept buffer is waited for (reclaim) and given. Destroy it only after
+// the writer has finished its writes (the writer's own end waits for them).
+class LentBuffers {
+ public:
+  LentBuffers(std::size_t own_limit, std::atomic<std::size_t>& shared_count, std::size_t shared_limit)
+      : own_limit_(own_limit), shared_count_(shared_count), shared_limit_(shared_limit) {}
+  ~LentBuffers() { shared_count_ -= added_; }
+  LentBuffers(const LentBuffers&) = delete;
+  LentBuffers& operator=(const LentBuffers&) = delete;
+
+  // `buffer` is to be filled again: makes it one that `writer` no longer reads; the first error of a lent write.
+  runtime::Status make_free(QuarantineWriter& writer, std::vector<char>& buffer);
+  std::size_t added() const { return added_; }  // buffers added beside the reader's own
+
+ private:
+  std::size_t own_limit_;
+  std::atomic<std::size_t>& shared_count_;
+  std::size_t shared_limit_;
+  std::size_t added_ = 0;
+  std::deque<std::vector<char>> kept_;  // oldest first
 };
 
 struct FileStoreOptions {
