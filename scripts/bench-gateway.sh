@@ -6,7 +6,9 @@
 #   2. nginx (Debian) receiving a 1 GiB body to disk (client_body_in_file_only on), same client, same file
 #   3. `airlock serve` (Release) receiving the same 1 GiB through a tus PATCH, every inspector on (clamd
 #      off: a real clamd scans at its own speed, far below these), for a mostly binary file, for CSV and for
-#      clinical notes (free text)
+#      clinical notes (free text); its data directory on the same disk as nginx's, and again in memory (tmpfs,
+#      /dev/shm): the gateway makes each PATCH's bytes durable (O_DIRECT, fdatasync) before it answers, which
+#      nginx does not, so the disk's own speed for 1 GiB written direct and synced (dd) is measured too
 #   4. the gateway's peak RSS (VmHWM) for one 4 GiB upload, and for 100 concurrent 8 MiB uploads (binary, then CSV)
 # and prints the ratios gateway/SHA-256 and gateway/nginx. The client is curl streaming the file
 # (`curl -T FILE -X PATCH`, never reading it whole). Ratios are fairer than absolute figures on a busy machine.
@@ -14,6 +16,7 @@
 # usage: scripts/bench-gateway.sh            (builds build-bench-gateway/ in Release first)
 #   AIRLOCK=path/to/airlock   use this binary instead of building
 #   SIZE_MIB=1024 BIG_MIB=4096 CONCURRENT=100 CONCURRENT_MIB=8 RUNS=3   the workload (RUNS: best of N)
+#   MEMORY_DIR=/dev/shm   where the in-memory runs keep their data ("" skips them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -22,6 +25,7 @@ BIG_MIB=${BIG_MIB:-4096}
 CONCURRENT=${CONCURRENT:-100}
 CONCURRENT_MIB=${CONCURRENT_MIB:-8}
 RUNS=${RUNS:-3}
+MEMORY_DIR=${MEMORY_DIR-/dev/shm}
 
 if [[ -z "${AIRLOCK:-}" ]]; then
   BUILD=${BUILD:-build-bench-gateway}
@@ -37,11 +41,13 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 WORK=$(mktemp -d /tmp/airlock-bench-gateway-XXXXXX)
 chmod 755 "$WORK"  # nginx's worker runs as nobody and writes the bodies below it
+MEMORY_WORK=
+[[ -n "$MEMORY_DIR" && -d "$MEMORY_DIR" ]] && MEMORY_WORK=$(mktemp -d "$MEMORY_DIR/airlock-bench-gateway-XXXXXX")
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$WORK"
+  rm -rf "$WORK" ${MEMORY_WORK:+"$MEMORY_WORK"}
 }
 trap cleanup EXIT
 
@@ -113,10 +119,19 @@ with open(os.path.join(work, "data.csv"), "wb") as f:
         left -= n
 EOF
 
+# The files' dirty pages would otherwise be written back while the uploads run, slowing whatever writes.
+sync
+
 # ---- 1. SHA-256, one core ----
 # openssl prints k (1000 bytes) per second for each block size; the last column is 16384-byte blocks.
 SHA_K=$(openssl speed -evp sha256 -bytes 16384 -seconds 3 2>/dev/null | awk '/^sha256/ { v = $NF } END { sub(/k$/, "", v); print v }')
 SHA_MIB=$(awk -v k="$SHA_K" 'BEGIN { printf "%.0f", k * 1000 / 1048576 }')
+
+# ---- 1b. the disk: 1 GiB written direct and synced, as the gateway stores an upload ----
+sync
+DISK_S=$(dd if=/dev/zero of="$WORK/disk-probe" bs=1M count=1024 oflag=direct conv=fdatasync 2>&1 |
+  awk '/copied/ { for (i = 1; i <= NF; ++i) if ($i == "s,") print $(i - 1) }')
+rm -f "$WORK/disk-probe"
 
 # ---- 2. nginx ----
 NGINX_PORT=$(free_port)
@@ -168,19 +183,20 @@ nginx_once() {  # "seconds cpu_ticks" to receive $1
 # shellcheck source=scripts/gateway-bench-lib.sh
 source "$ROOT/scripts/gateway-bench-lib.sh"
 GATEWAY_PID=
-start_gateway() {  # $1: a name for its data directory, $2: inspection threads (default 2)
-  launch_gateway "$AIRLOCK" "$WORK/gw-$1" "${2:-2}"
+start_gateway() {  # $1: a name for its data directory, $2: inspection threads (default 2), $3: parent ($WORK)
+  GATEWAY_DIR=${3:-$WORK}/gw-$1
+  launch_gateway "$AIRLOCK" "$GATEWAY_DIR" "${2:-2}"
   PIDS+=("$GATEWAY_PID")
 }
-stop_gateway() { kill -TERM "$GATEWAY_PID"; wait "$GATEWAY_PID" 2>/dev/null || true; rm -rf "$WORK/gw-$1"; }
+stop_gateway() { kill -TERM "$GATEWAY_PID"; wait "$GATEWAY_PID" 2>/dev/null || true; rm -rf "$GATEWAY_DIR"; }
 gateway_once() {  # $1 file, $2 name, $3 type: "seconds cpu_ticks" for the PATCH (bytes, inspection, decision)
   local location result before
   location=$(create "$1" "$2" "$3")
   before=$(cpu_ticks "$GATEWAY_PID")
   result=$(patch "$1" "$location")
   local ticks=$(($(cpu_ticks "$GATEWAY_PID") - before))
-  [[ "${result#* }" == 204 ]] || { echo "PATCH failed: $result" >&2; tail -5 "$WORK"/gw-*/gateway.log >&2; exit 1; }
-  rm -rf "$WORK"/gw-*/data/released/* "$WORK"/gw-*/data/denied/* "$WORK"/gw-*/data/quarantine/*
+  [[ "${result#* }" == 204 ]] || { echo "PATCH failed: $result" >&2; tail -5 "$GATEWAY_DIR/gateway.log" >&2; exit 1; }
+  rm -rf "$GATEWAY_DIR"/data/released/* "$GATEWAY_DIR"/data/denied/* "$GATEWAY_DIR"/data/quarantine/*
   echo "${result% *} $ticks"
 }
 best() { sort -g | head -1; }
@@ -192,6 +208,15 @@ BIN_S=$(for i in $(seq "$RUNS"); do gateway_once "$WORK/data.bin" "data-$i.parqu
 CSV_S=$(for i in $(seq "$RUNS"); do gateway_once "$WORK/data.csv" "data-$i.csv" text/csv; done | best)
 TXT_S=$(for i in $(seq "$RUNS"); do gateway_once "$WORK/data.txt" "notes-$i.txt" text/plain; done | best)
 stop_gateway single
+# The same uploads with the data directory in memory: what the disk's speed costs.
+MEM_BIN_S="0 0"; MEM_CSV_S="0 0"; MEM_TXT_S="0 0"
+if [[ -n "$MEMORY_WORK" ]]; then
+  start_gateway memory 2 "$MEMORY_WORK"
+  MEM_BIN_S=$(for i in $(seq "$RUNS"); do gateway_once "$WORK/data.bin" "data-$i.parquet" application/octet-stream; done | best)
+  MEM_CSV_S=$(for i in $(seq "$RUNS"); do gateway_once "$WORK/data.csv" "data-$i.csv" text/csv; done | best)
+  MEM_TXT_S=$(for i in $(seq "$RUNS"); do gateway_once "$WORK/data.txt" "notes-$i.txt" text/plain; done | best)
+  stop_gateway memory
+fi
 # The same binary upload inspected on the network thread (inspection_threads: 0), for comparison.
 start_gateway threaded 0
 THREADED_S=$(for i in $(seq "$RUNS"); do gateway_once "$WORK/data.bin" "data-$i.parquet" application/octet-stream; done | best)
@@ -255,27 +280,36 @@ read -r MANY_CSV_RSS _ MANY_CSV_OK MANY_CSV_S < <(many "$WORK/small.csv" csv tex
 # ---- report ----
 # Each measurement is "wall_seconds cpu_ticks": MiB/s of wall time, and MiB per second of the server's own CPU
 # time (what `openssl speed` reports too), which a busy machine distorts far less.
-wall() { mib_per_s "$BYTES" "${1% *}"; }
+wall() { [[ "${1% *}" == 0 ]] && echo - || mib_per_s "$BYTES" "${1% *}"; }
 cpu() { awk -v b="$BYTES" -v t="${1#* }" -v hz="$TICK" 'BEGIN { printf "%.0f", (t > 0 ? b / (t / hz) / 1048576 : 0) }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
+ratio() { [[ "$1" == - || "$1" == 0 ]] && echo - || awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 NGINX_MIB=$(wall "$NGINX_S"); NGINX_CPU=$(cpu "$NGINX_S")
 BIN_MIB=$(wall "$BIN_S"); BIN_CPU=$(cpu "$BIN_S")
 CSV_MIB=$(wall "$CSV_S"); CSV_CPU=$(cpu "$CSV_S")
 TXT_MIB=$(wall "$TXT_S"); TXT_CPU=$(cpu "$TXT_S")
 THREADED_MIB=$(wall "$THREADED_S"); THREADED_CPU=$(cpu "$THREADED_S")
+MEM_BIN_MIB=$(wall "$MEM_BIN_S"); MEM_BIN_CPU=$(cpu "$MEM_BIN_S")
+MEM_CSV_MIB=$(wall "$MEM_CSV_S"); MEM_CSV_CPU=$(cpu "$MEM_CSV_S")
+MEM_TXT_MIB=$(wall "$MEM_TXT_S"); MEM_TXT_CPU=$(cpu "$MEM_TXT_S")
+DISK_MIB=$(mib_per_s $((1024 << 20)) "${DISK_S:-0}" 2>/dev/null || echo -)
 cat <<EOF
 
 Gateway benchmark ($(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ); best of $RUNS; $SIZE_MIB MiB, curl -T streaming)
                                                   wall MiB/s   MiB per server CPU-second
   SHA-256, one core (openssl speed -evp sha256)            -     $SHA_MIB
+  disk, 1 GiB written direct + fdatasync (dd)      $DISK_MIB         -
   nginx, body to disk                                $NGINX_MIB     $NGINX_CPU
   airlock serve, mostly binary (Parquet-like)        $BIN_MIB     $BIN_CPU
   airlock serve, CSV (every text inspector)          $CSV_MIB     $CSV_CPU
   airlock serve, clinical notes (free text)          $TXT_MIB     $TXT_CPU
   airlock serve, binary, inspection_threads: 0       $THREADED_MIB     $THREADED_CPU
+  airlock serve, data in memory (tmpfs): binary      $MEM_BIN_MIB     $MEM_BIN_CPU
+  airlock serve, data in memory (tmpfs): CSV         $MEM_CSV_MIB     $MEM_CSV_CPU
+  airlock serve, data in memory (tmpfs): notes       $MEM_TXT_MIB     $MEM_TXT_CPU
   binary: $(ratio "$BIN_MIB" "$SHA_MIB") of SHA-256 (wall), $(ratio "$BIN_CPU" "$SHA_MIB") of SHA-256 (CPU), $(ratio "$BIN_MIB" "$NGINX_MIB") of nginx (wall), $(ratio "$BIN_CPU" "$NGINX_CPU") of nginx (CPU)
   CSV:    $(ratio "$CSV_MIB" "$SHA_MIB") of SHA-256 (wall), $(ratio "$CSV_CPU" "$SHA_MIB") of SHA-256 (CPU), $(ratio "$CSV_MIB" "$NGINX_MIB") of nginx (wall), $(ratio "$CSV_CPU" "$NGINX_CPU") of nginx (CPU)
   notes:  $(ratio "$TXT_MIB" "$SHA_MIB") of SHA-256 (wall), $(ratio "$TXT_CPU" "$SHA_MIB") of SHA-256 (CPU), $(ratio "$TXT_MIB" "$NGINX_MIB") of nginx (wall), $(ratio "$TXT_CPU" "$NGINX_CPU") of nginx (CPU)
+  in memory: binary $(ratio "$MEM_BIN_MIB" "$SHA_MIB") of SHA-256, $(ratio "$MEM_BIN_MIB" "$NGINX_MIB") of nginx; CSV $(ratio "$MEM_CSV_MIB" "$SHA_MIB"), $(ratio "$MEM_CSV_MIB" "$NGINX_MIB"); notes $(ratio "$MEM_TXT_MIB" "$SHA_MIB"), $(ratio "$MEM_TXT_MIB" "$NGINX_MIB") (wall)
   inspectors alone, binary: $INSPECT_BIN
   inspectors alone, CSV:    $INSPECT_CSV
   inspectors alone, notes:  $INSPECT_TXT
