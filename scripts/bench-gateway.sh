@@ -8,7 +8,9 @@
 #      off: a real clamd scans at its own speed, far below these), for a mostly binary file, for CSV and for
 #      clinical notes (free text); its data directory on the same disk as nginx's, and again in memory (tmpfs,
 #      /dev/shm): the gateway makes each PATCH's bytes durable (O_DIRECT, fdatasync) before it answers, which
-#      nginx does not, so the disk's own speed for 1 GiB written direct and synced (dd) is measured too
+#      nginx does not, so the disk's own speed for 1 GiB written direct and synced (dd) is measured too, and
+#      nginx's time plus the fdatasync of its body file after it (what a receiver that syncs each body would
+#      take at best without overlapping the two)
 #   4. the gateway's peak RSS (VmHWM) for one 4 GiB upload, and for 100 concurrent 8 MiB uploads (binary, then CSV)
 # and prints the ratios gateway/SHA-256 and gateway/nginx. The client is curl streaming the file
 # (`curl -T FILE -X PATCH`, never reading it whole). Ratios are fairer than absolute figures on a busy machine.
@@ -169,13 +171,16 @@ PIDS+=("$NGINX_PID")
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/" -X POST -d x && break; sleep 0.1; done
 
 NGINX_WORKER=$(pgrep -P "$NGINX_PID" | head -1)
-nginx_once() {  # "seconds cpu_ticks" to receive $1
-  local seconds code before
+nginx_once() {  # "seconds cpu_ticks sync_seconds" to receive $1, then to fdatasync the body file nginx kept
+  local seconds code before ticks start
   before=$(cpu_ticks "$NGINX_WORKER")
   read -r seconds code < <(curl -s -o /dev/null -w '%{time_total} %{http_code}' -X PATCH -T "$1" -H 'Expect:' \
     -H 'Content-Type: application/offset+octet-stream' "http://127.0.0.1:$NGINX_PORT/upload")
   [[ "$code" == 204 ]] || { echo "nginx answered $code" >&2; tail -3 "$WORK/nginx/logs/error.log" >&2; exit 1; }
-  echo "$seconds $(($(cpu_ticks "$NGINX_WORKER") - before))"
+  ticks=$(($(cpu_ticks "$NGINX_WORKER") - before))
+  start=$(date +%s.%N)
+  sync --data "$WORK"/nginx/body/*
+  echo "$seconds $ticks $(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')"
   rm -f "$WORK"/nginx/body/*
 }
 
@@ -202,7 +207,9 @@ gateway_once() {  # $1 file, $2 name, $3 type: "seconds cpu_ticks" for the PATCH
 best() { sort -g | head -1; }
 
 BYTES=$((SIZE_MIB << 20))
-NGINX_S=$(for _ in $(seq "$RUNS"); do nginx_once "$WORK/data.bin"; done | best)
+NGINX_RUNS=$(for _ in $(seq "$RUNS"); do nginx_once "$WORK/data.bin"; done)
+NGINX_S=$(cut -d' ' -f1,2 <<<"$NGINX_RUNS" | best)
+NGINX_SYNCED_S=$(awk '{ printf "%.3f 0\n", $1 + $3 }' <<<"$NGINX_RUNS" | best)
 start_gateway single
 BIN_S=$(for i in $(seq "$RUNS"); do gateway_once "$WORK/data.bin" "data-$i.parquet" application/octet-stream; done | best)
 CSV_S=$(for i in $(seq "$RUNS"); do gateway_once "$WORK/data.csv" "data-$i.csv" text/csv; done | best)
@@ -284,6 +291,7 @@ wall() { [[ "${1% *}" == 0 ]] && echo - || mib_per_s "$BYTES" "${1% *}"; }
 cpu() { awk -v b="$BYTES" -v t="${1#* }" -v hz="$TICK" 'BEGIN { printf "%.0f", (t > 0 ? b / (t / hz) / 1048576 : 0) }'; }
 ratio() { [[ "$1" == - || "$1" == 0 ]] && echo - || awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 NGINX_MIB=$(wall "$NGINX_S"); NGINX_CPU=$(cpu "$NGINX_S")
+NGINX_SYNCED_MIB=$(wall "$NGINX_SYNCED_S")
 BIN_MIB=$(wall "$BIN_S"); BIN_CPU=$(cpu "$BIN_S")
 CSV_MIB=$(wall "$CSV_S"); CSV_CPU=$(cpu "$CSV_S")
 TXT_MIB=$(wall "$TXT_S"); TXT_CPU=$(cpu "$TXT_S")
@@ -299,6 +307,7 @@ Gateway benchmark ($(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ); best of $RUNS; $
   SHA-256, one core (openssl speed -evp sha256)            -     $SHA_MIB
   disk, 1 GiB written direct + fdatasync (dd)      $DISK_MIB         -
   nginx, body to disk                                $NGINX_MIB     $NGINX_CPU
+  nginx, body to disk, then fdatasync of the file    $NGINX_SYNCED_MIB         -
   airlock serve, mostly binary (Parquet-like)        $BIN_MIB     $BIN_CPU
   airlock serve, CSV (every text inspector)          $CSV_MIB     $CSV_CPU
   airlock serve, clinical notes (free text)          $TXT_MIB     $TXT_CPU
@@ -309,6 +318,7 @@ Gateway benchmark ($(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ); best of $RUNS; $
   binary: $(ratio "$BIN_MIB" "$SHA_MIB") of SHA-256 (wall), $(ratio "$BIN_CPU" "$SHA_MIB") of SHA-256 (CPU), $(ratio "$BIN_MIB" "$NGINX_MIB") of nginx (wall), $(ratio "$BIN_CPU" "$NGINX_CPU") of nginx (CPU)
   CSV:    $(ratio "$CSV_MIB" "$SHA_MIB") of SHA-256 (wall), $(ratio "$CSV_CPU" "$SHA_MIB") of SHA-256 (CPU), $(ratio "$CSV_MIB" "$NGINX_MIB") of nginx (wall), $(ratio "$CSV_CPU" "$NGINX_CPU") of nginx (CPU)
   notes:  $(ratio "$TXT_MIB" "$SHA_MIB") of SHA-256 (wall), $(ratio "$TXT_CPU" "$SHA_MIB") of SHA-256 (CPU), $(ratio "$TXT_MIB" "$NGINX_MIB") of nginx (wall), $(ratio "$TXT_CPU" "$NGINX_CPU") of nginx (CPU)
+  against nginx then fdatasync: binary $(ratio "$BIN_MIB" "$NGINX_SYNCED_MIB"), CSV $(ratio "$CSV_MIB" "$NGINX_SYNCED_MIB"), notes $(ratio "$TXT_MIB" "$NGINX_SYNCED_MIB") (wall)
   in memory: binary $(ratio "$MEM_BIN_MIB" "$SHA_MIB") of SHA-256, $(ratio "$MEM_BIN_MIB" "$NGINX_MIB") of nginx; CSV $(ratio "$MEM_CSV_MIB" "$SHA_MIB"), $(ratio "$MEM_CSV_MIB" "$NGINX_MIB"); notes $(ratio "$MEM_TXT_MIB" "$SHA_MIB"), $(ratio "$MEM_TXT_MIB" "$NGINX_MIB") (wall)
   inspectors alone, binary: $INSPECT_BIN
   inspectors alone, CSV:    $INSPECT_CSV

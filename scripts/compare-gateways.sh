@@ -7,9 +7,11 @@
 # usage: scripts/compare-gateways.sh BINARY_A BINARY_B FILE [TYPE]
 #   TYPE: the declared type (default text/csv for .csv, text/plain for .txt, application/octet-stream else)
 #   ROUNDS=4 UPLOADS=3 INSPECTION_THREADS=2
+#   WORK_DIR=/tmp: where the gateways keep their data (/dev/shm: in memory, so that only the network and the
+#   inspectors count)
 set -euo pipefail
 if [[ $# -lt 3 ]]; then
-  sed -n '2,10p' "$0" >&2
+  sed -n '2,12p' "$0" >&2
   exit 2
 fi
 cd "$(dirname "$0")/.."
@@ -27,7 +29,7 @@ ROUNDS=${ROUNDS:-4}
 UPLOADS=${UPLOADS:-3}
 for binary in "$A" "$B"; do [[ -x "$binary" ]] || { echo "not an executable: $binary" >&2; exit 2; }; done
 
-WORK=$(mktemp -d /tmp/airlock-compare-XXXXXX)
+WORK=$(mktemp -d "${WORK_DIR:-/tmp}/airlock-compare-XXXXXX")
 GATEWAY_PID=
 cleanup() {
   [[ -n "$GATEWAY_PID" ]] && kill -TERM "$GATEWAY_PID" 2>/dev/null && wait "$GATEWAY_PID" 2>/dev/null
