@@ -36,8 +36,12 @@ constexpr const char* kIntermediateCiphers =
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
     "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
 
-constexpr std::size_t kChunkBytes = 256u << 10;  // body bytes handed to the disk and the inspectors at once
-constexpr std::size_t kReadBytes = 64u << 10;    // Beast's largest read
+// Upload body bytes handed to the disk and the inspectors at once. Each hand-over costs a few thread wake-ups
+// and each disk write a request to the device, which on a virtual machine cost more than the bytes' copy: on
+// the benchmark machine 1 MiB rather than 256 KiB took 3-12% off the gateway's CPU for a 1 GiB upload
+// (docs/performance.md, twelfth round).
+constexpr std::size_t kChunkBytes = 1u << 20;
+constexpr std::size_t kReadBytes = 64u << 10;          // Beast's largest read
 constexpr auto kLingerTime = std::chrono::seconds(2);  // how long a closing connection drains a client's bytes
 
 class SessionBase {
@@ -87,8 +91,6 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         service_(server.service()),
         peer_(std::move(peer)),
         watchdog_(stream_.get_executor()) {
-    chunk_.resize(kChunkBytes + kQuarantineAlignment);
-    align_chunk();
     // Beast reads at most the buffer's free capacity (and at most 64 KiB) per read: without room the reads
     // stay at the few KiB the request head needed, and per-read overhead dominates a fast upload.
     buffer_.reserve(kReadBytes);
@@ -197,6 +199,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     body_started_ = std::chrono::steady_clock::now();
     body_bytes_ = 0;
     pending_ = 0;
+    // An upload's body is read a chunk at a time; another body (JSON, at most max_json_body_bytes) a read at a
+    // time. The buffer is made when the first body needs it, so that a connection without one holds none.
+    region_ = upload_ ? kChunkBytes : kReadBytes;
+    if (chunk_.size() < region_ + kQuarantineAlignment) {
+      chunk_.resize(region_ + kQuarantineAlignment);
+      align_chunk();
+    }
     cut_off_ = CutOff::kNone;
     if (parser_->is_done()) {
       finish_request();
@@ -223,7 +232,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   // The body is read piece by piece (whatever arrived, at most 64 KiB a read) into chunk_, which is handed
-  // to the upload when it is full or the body ends, so the disk and the inspectors see 256 KiB at a time.
+  // to the upload when it is full or the body ends, so the disk and the inspectors see 1 MiB at a time.
   // A watchdog timer (body_tick) cuts off a body that stalls or arrives too slowly.
   void read_body() {
     if (direct_) {
@@ -232,7 +241,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     auto& body = parser_->get().body();
     body.data = chunk_.data() + base_ + pending_;
-    body.size = kChunkBytes - pending_;
+    body.size = region_ - pending_;
     beast::get_lowest_layer(stream_).expires_never();
     if (!watching_) {
       watching_ = true;
@@ -244,7 +253,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   // An upload body of known length, read without the parser: the bytes Beast already read past the head
-  // first, then socket reads straight into chunk_, as large as the room left in it (up to 256 KiB a read,
+  // first, then socket reads straight into chunk_, as large as the room left in it (up to 1 MiB a read,
   // where the parser reads at most 64 KiB, into its own buffer, and then copies them).
   void read_body_direct() {
     beast::get_lowest_layer(stream_).expires_never();
@@ -253,7 +262,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       last_byte_ = std::chrono::steady_clock::now();
       arm_watchdog();
     }
-    const std::size_t room = std::min<std::uint64_t>(kChunkBytes - pending_, direct_remaining_);
+    const std::size_t room = std::min<std::uint64_t>(region_ - pending_, direct_remaining_);
     if (buffer_.size() > 0) {
       const std::size_t n = std::min(room, buffer_.size());
       net::buffer_copy(net::buffer(chunk_.data() + base_ + pending_, n), buffer_.data());
@@ -277,7 +286,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       end_body_on_error(ec);
       return;
     }
-    if (pending_ > 0 && (pending_ == kChunkBytes || direct_remaining_ == 0)) {
+    if (pending_ > 0 && (pending_ == region_ || direct_remaining_ == 0)) {
       if (!write_pending()) return;
     }
     if (!body_settled(direct_remaining_ == 0)) read_body_direct();
@@ -320,7 +329,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void on_body(beast::error_code ec, std::size_t) {
     if (closed_) return;
     if (ec == http::error::need_buffer) ec = {};
-    std::size_t filled = kChunkBytes - parser_->get().body().size;
+    std::size_t filled = region_ - parser_->get().body().size;
     std::size_t bytes = filled - pending_;
     pending_ = filled;
     body_bytes_ += bytes;
@@ -338,7 +347,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       end_body_on_error(ec);
       return;
     }
-    if (upload_ && pending_ > 0 && (pending_ == kChunkBytes || parser_->is_done())) {
+    if (upload_ && pending_ > 0 && (pending_ == region_ || parser_->is_done())) {
       if (!write_pending()) return;
     }
     if (!body_settled(parser_->is_done())) read_body();
@@ -526,10 +535,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::string peer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::buffer_body>> parser_;
-  // Body bytes are read into kChunkBytes of chunk_ from base_, an address aligned to kQuarantineAlignment: full
-  // chunks then go to the quarantine file without a copy (file_store.h).
+  // Body bytes are read into region_ bytes of chunk_ from base_, an address aligned to kQuarantineAlignment:
+  // full chunks then go to the quarantine file without a copy (file_store.h).
   std::vector<char> chunk_;
   std::size_t base_ = 0;
+  std::size_t region_ = kReadBytes;  // kChunkBytes for an upload's body
   std::string body_;
   std::unique_ptr<UploadStream> upload_;
   std::shared_ptr<Response> response_;

@@ -162,8 +162,8 @@ TEST_F(GatewayLimits, SigtermCheckpointsAnUploadMidBodyAndItResumesAfterTheResta
   std::string location = create(*gateway_, size, "checkpoint.csv");
   RawClient client(gateway_->address());
   ASSERT_TRUE(client.send(patch_head(*gateway_, kAliceToken, location, 0, size) + bytes.substr(0, part)));
-  // The gateway hands bytes to the disk 256 KiB at a time; wait until most of the part has been stored.
-  ASSERT_TRUE(eventually([&] { return metric(*gateway_, kAliceToken, "airlock_upload_bytes_total") >= 768 << 10; }));
+  // The gateway hands bytes to the disk a 1 MiB chunk at a time: wait until the part has been stored.
+  ASSERT_TRUE(eventually([&] { return metric(*gateway_, kAliceToken, "airlock_upload_bytes_total") >= part; }));
 
   auto signalled = Clock::now();
   std::string address = gateway_->address();

@@ -286,5 +286,55 @@ TEST_F(Tus, ACsvWithNhsNumbersIsEscalated) {
   EXPECT_FALSE(std::filesystem::exists(gateway_->data_dir() + "/released/ds-test/" + id));
 }
 
+// The gateway reads an upload's body into a buffer of 1 MiB, made with the connection's first body, and another
+// body (JSON) 64 KiB at a time. One keep-alive connection carries both kinds in turn, each larger than its read
+// size and not a multiple of it; every byte arrives in order.
+TEST_F(Tus, OneConnectionCarriesJsonAndUploadBodiesInTurn) {
+  std::string bytes = "practice,count\n";
+  for (int row = 0; bytes.size() < (5u << 19) + 7; ++row) {
+    bytes += "A8" + std::to_string(1000 + row % 9000) + "," + std::to_string(10 + row % 90) + "\n";
+  }
+  std::string location = create(std::to_string(bytes.size()), "keep-alive.csv");
+  ASSERT_FALSE(location.empty());
+  std::string id = location.substr(std::string("/files/").size());
+  std::string upload = file("keep-alive.csv", bytes);
+  std::string comment = file("comment.json", nlohmann::json{{"text", std::string(200000, 'c')}}.dump());
+  const std::string comments = gateway_->url("/api/v1/transfers/" + id + "/comments");
+  const std::vector<std::string> each = join(auth(kAliceToken), {"-w", "%{http_code} %{num_connects}\n"});
+  auto json_request = [&](const std::string& answer) {
+    return join(each, {"-H", "Content-Type: application/json", "-o", answer, "-X", "POST", "--data-binary",
+                       "@" + comment, comments});
+  };
+  const std::vector<std::string> patch_request =
+      join(each, {"-H", "Tus-Resumable: 1.0.0", "-H", "Upload-Offset: 0", "-H",
+                  "Content-Type: application/offset+octet-stream", "-H", "Expect:", "-o", "/dev/null", "-X", "PATCH",
+                  "--data-binary", "@" + upload, gateway_->url(location)});
+  const std::string first_answer = gateway_->root() + "/first-answer.json";
+  const std::string last_answer = gateway_->root() + "/last-answer.json";
+  std::string command = "curl -s";
+  bool first = true;
+  for (const auto& request : {json_request(first_answer), patch_request, json_request(last_answer)}) {
+    command += first ? " --http1.1 --max-time 60" : " --next --http1.1 --max-time 60";
+    first = false;
+    for (const std::string& arg : request) command += " " + shell_quote(arg);
+  }
+  auto [output, code] = run_command(command);
+  ASSERT_EQ(code, 0) << output;
+  // The same connection serves all three (curl connected once). The comment is refused for its length, which
+  // the gateway knows only from the whole body; the PATCH stores every byte.
+  EXPECT_EQ(output, "400 1\n204 0\n400 0\n");
+  for (const std::string& answer : {first_answer, last_answer}) {
+    nlohmann::json refused = nlohmann::json::parse(read_text(answer), nullptr, false);
+    EXPECT_EQ(refused["error"], "invalid") << refused;
+    EXPECT_NE(refused["message"].get<std::string>().find("is 200000 bytes long"), std::string::npos) << refused;
+  }
+  nlohmann::json stored = transfer(location);
+  EXPECT_EQ(stored["state"], "released");
+  EXPECT_EQ(stored["offset"], bytes.size());
+  std::string released = gateway_->data_dir() + "/released/ds-test/" + id + "/keep-alive.csv";
+  EXPECT_EQ(read_text(released), bytes);
+  EXPECT_EQ(stored["sha256"], sha256_of_file(released));
+}
+
 }  // namespace
 }  // namespace airlock::testing
