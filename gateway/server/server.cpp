@@ -38,9 +38,14 @@ constexpr const char* kIntermediateCiphers =
 
 // Upload body bytes handed to the disk and the inspectors at once. Each hand-over costs a few thread wake-ups
 // and each disk write a request to the device, which on a virtual machine cost more than the bytes' copy: on
-// the benchmark machine 1 MiB rather than 256 KiB took 3-12% off the gateway's CPU for a 1 GiB upload
-// (docs/performance.md, twelfth round).
-constexpr std::size_t kChunkBytes = 1u << 20;
+// the benchmark machine 1 MiB rather than 256 KiB took 3-12% off the gateway's CPU for a 1 GiB upload. But
+// each upload then holds about 4 MiB more (its buffers, and the copies its text inspectors read), which 100
+// concurrent uploads cannot afford, and more large chunks than cores gain nothing: so at most
+// kLargeChunkUploads uploads at a time take kLargeChunkBytes, the others kChunkBytes (docs/performance.md,
+// twelfth round).
+constexpr std::size_t kChunkBytes = 256u << 10;
+constexpr std::size_t kLargeChunkBytes = 1u << 20;
+constexpr std::size_t kLargeChunkUploads = 2;
 constexpr std::size_t kReadBytes = 64u << 10;          // Beast's largest read
 constexpr auto kLingerTime = std::chrono::seconds(2);  // how long a closing connection drains a client's bytes
 
@@ -61,6 +66,16 @@ class ServerState {
   bool stopping() const { return stopping_.load(); }
   void set_stopping() { stopping_.store(true); }
 
+  // One of the kLargeChunkUploads places for an upload read in large chunks; false when all are taken.
+  bool take_large_chunk() {
+    std::size_t taken = large_chunks_.load();
+    while (taken < kLargeChunkUploads) {
+      if (large_chunks_.compare_exchange_weak(taken, taken + 1)) return true;
+    }
+    return false;
+  }
+  void give_back_large_chunk() { large_chunks_.fetch_sub(1); }
+
   void add(const std::shared_ptr<SessionBase>& session) {
     std::lock_guard lock(mutex_);
     std::erase_if(sessions_, [](const std::weak_ptr<SessionBase>& weak) { return weak.expired(); });
@@ -78,6 +93,7 @@ class ServerState {
  private:
   Service& service_;
   std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> large_chunks_{0};
   std::mutex mutex_;
   std::vector<std::weak_ptr<SessionBase>> sessions_;
 };
@@ -95,6 +111,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     // stay at the few KiB the request head needed, and per-read overhead dominates a fast upload.
     buffer_.reserve(kReadBytes);
   }
+
+  ~Session() override {
+    if (large_chunk_) server_.give_back_large_chunk();
+  }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   void start() {
     net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::on_start, this->shared_from_this()));
@@ -147,7 +169,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     parser_->header_limit(config().limits.max_header_bytes);
     parser_->body_limit(boost::none);  // enforced per route, as the body streams
     body_.clear();
-    upload_.reset();
+    drop_upload();
     direct_ = false;
     direct_remaining_ = 0;
     idle_ = true;
@@ -201,7 +223,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     pending_ = 0;
     // An upload's body is read a chunk at a time; another body (JSON, at most max_json_body_bytes) a read at a
     // time. The buffer is made when the first body needs it, so that a connection without one holds none.
-    region_ = upload_ ? kChunkBytes : kReadBytes;
+    region_ = kReadBytes;
+    if (upload_) {
+      large_chunk_ = server_.take_large_chunk();
+      region_ = large_chunk_ ? kLargeChunkBytes : kChunkBytes;
+    }
     if (chunk_.size() < region_ + kQuarantineAlignment) {
       chunk_.resize(region_ + kQuarantineAlignment);
       align_chunk();
@@ -232,7 +258,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   // The body is read piece by piece (whatever arrived, at most 64 KiB a read) into chunk_, which is handed
-  // to the upload when it is full or the body ends, so the disk and the inspectors see 1 MiB at a time.
+  // to the upload when it is full or the body ends, so the disk and the inspectors see a chunk at a time.
   // A watchdog timer (body_tick) cuts off a body that stalls or arrives too slowly.
   void read_body() {
     if (direct_) {
@@ -253,7 +279,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   // An upload body of known length, read without the parser: the bytes Beast already read past the head
-  // first, then socket reads straight into chunk_, as large as the room left in it (up to 1 MiB a read,
+  // first, then socket reads straight into chunk_, as large as the room left in it (up to a chunk a read,
   // where the parser reads at most 64 KiB, into its own buffer, and then copies them).
   void read_body_direct() {
     beast::get_lowest_layer(stream_).expires_never();
@@ -407,7 +433,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     std::optional<Response> stop = upload_->write(chunk_, base_, n);
     align_chunk();
     if (stop) {
-      upload_.reset();
+      drop_upload();
       stop_watchdog();
       send(std::move(*stop), true);
       return false;
@@ -425,7 +451,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void finish_request() {
     if (upload_) {
       Response response = upload_->finish();
-      upload_.reset();
+      drop_upload();
       send(std::move(response), false);
       return;
     }
@@ -435,7 +461,17 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void end_upload(const std::string& why) {
     if (!upload_) return;
     upload_->abort(why);
+    drop_upload();
+  }
+
+  // The upload ended: its place for large chunks is given back, and a large buffer with it (the connection
+  // may stay open for long, and its next upload may get only small chunks).
+  void drop_upload() {
     upload_.reset();
+    if (!large_chunk_) return;
+    large_chunk_ = false;
+    server_.give_back_large_chunk();
+    if (pending_ == 0) std::vector<char>().swap(chunk_);
   }
 
   void send(Response response, bool close) {
@@ -539,7 +575,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   // full chunks then go to the quarantine file without a copy (file_store.h).
   std::vector<char> chunk_;
   std::size_t base_ = 0;
-  std::size_t region_ = kReadBytes;  // kChunkBytes for an upload's body
+  std::size_t region_ = kReadBytes;  // kChunkBytes or kLargeChunkBytes for an upload's body
+  bool large_chunk_ = false;         // this upload holds one of the places for large chunks
   std::string body_;
   std::unique_ptr<UploadStream> upload_;
   std::shared_ptr<Response> response_;
@@ -684,8 +721,9 @@ runtime::Result<int> run_server(const ServerOptions& options) {
   Result<std::unique_ptr<Service>> service = Service::open(config, log);
   if (!service) return Error{service.message()};
 
-  net::io_context io(static_cast<int>(config.threads));
+  // Before the io_context: sessions its handlers still hold when it is destroyed use the state as they end.
   ServerState state(**service);
+  net::io_context io(static_cast<int>(config.threads));
   auto listener = std::make_shared<Listener>(io, tls.get(), state);
   Result<tcp::endpoint> bound = listener->open(*endpoint);
   if (!bound) return Error{bound.message()};

@@ -278,9 +278,10 @@ class UploadStream {
   std::unique_ptr<inspect::InspectionFeed> feed_;
   std::unique_lock<BusyFlag> lock_;
   // The server's buffers the inspectors gave back while the disk still wrote from them (declared before
-  // writer_, which finishes its writes as it ends): up to 4 added an upload, 32 (of 1 MiB) for all uploads.
+  // writer_, which finishes its writes as it ends): up to 4 added an upload, 64 for all uploads (256 KiB each,
+  // but for the few uploads read in 1 MiB chunks).
   static constexpr std::size_t kMaxAddedBuffers = 4;
-  static constexpr std::size_t kMaxServerAddedBuffers = 32;
+  static constexpr std::size_t kMaxServerAddedBuffers = 64;
   LentBuffers buffers_;
   std::unique_ptr<QuarantineWriter> writer_;
   std::optional<std::string> checksum_algorithm_;

@@ -191,6 +191,55 @@ TEST_F(GatewayLimits, SigtermCheckpointsAnUploadMidBodyAndItResumesAfterTheResta
   EXPECT_EQ(done["state"], "released");
 }
 
+// At most two uploads at a time are read in 1 MiB chunks, the others in 256 KiB ones (server.cpp), so that
+// many concurrent uploads keep their memory small. Seen from outside: how far an executable gets before its
+// early denial, which comes with the first chunk. An upload's place is given back when it ends.
+TEST_F(GatewayLimits, OnlyTwoUploadsAtATimeAreReadInLargeChunks) {
+  start(config_with("  idle_timeout: 60s\n"));
+  std::string elf(
+      "\x7f"
+      "ELF\x02\x01\x01\x00",
+      8);
+  elf += std::string(8, '\0');
+  elf += std::string("\x02\x00\x3e\x00\x01\x00\x00\x00", 8);
+  elf.resize(3u << 19, '\0');
+  const std::string program = write_file(gateway_->root() + "/runner", elf);
+  auto kept_when_denied = [&](const std::string& name) -> std::uint64_t {
+    HttpResult created =
+        create_upload(*gateway_, kBobToken, std::to_string(64u << 20), metadata(name, "application/octet-stream"));
+    EXPECT_EQ(created.status, 201) << created.body;
+    std::string location = created.header("location");
+    HttpResult patched = patch_upload(*gateway_, kBobToken, location, 0, program);
+    EXPECT_EQ(patched.status, 403) << patched.body;
+    nlohmann::json stored = curl(join(auth(kBobToken), {gateway_->url("/api/v1/transfers/" + id_of(location))})).json();
+    EXPECT_EQ(stored["state"], "denied");
+    // The bytes received before the denial are kept (for denied_retention).
+    std::error_code error;
+    auto kept = std::filesystem::file_size(gateway_->data_dir() + "/denied/" + id_of(location) + "/data", error);
+    EXPECT_FALSE(error) << error.message();
+    return error ? 0 : kept;
+  };
+
+  EXPECT_EQ(kept_when_denied("alone"), 1u << 20) << "an upload alone is read in 1 MiB chunks";
+
+  // Two uploads that stay mid-body hold both places for large chunks.
+  const std::string bytes = csv_bytes(4u << 20);
+  std::vector<std::unique_ptr<RawClient>> held;
+  for (int i = 0; i < 2; ++i) {
+    std::string location = create(*gateway_, bytes.size(), "held-" + std::to_string(i) + ".csv");
+    held.push_back(std::make_unique<RawClient>(gateway_->address()));
+    ASSERT_TRUE(
+        held.back()->send(patch_head(*gateway_, kAliceToken, location, 0, bytes.size()) + bytes.substr(0, 1000)));
+  }
+  ASSERT_TRUE(eventually([&] { return metric(*gateway_, kAliceToken, "airlock_uploads_in_flight") == 2; }));
+  EXPECT_EQ(kept_when_denied("third"), 256u << 10) << "a third upload is read in 256 KiB chunks";
+
+  // The held uploads end (their clients go away): their places come back.
+  held.clear();
+  ASSERT_TRUE(eventually([&] { return metric(*gateway_, kAliceToken, "airlock_uploads_in_flight") == 0; }));
+  EXPECT_EQ(kept_when_denied("after"), 1u << 20) << "the places for large chunks were given back";
+}
+
 TEST_F(GatewayLimits, ARequestThatEndsWithinTheGraceFinishesDuringShutdown) {
   start(config_with("  idle_timeout: 60s\n", "shutdown_grace: 20s\n"));
   std::string bytes = csv_bytes(2000);
@@ -219,7 +268,10 @@ TEST_F(GatewayLimits, AnUnfinishedUploadExpiresAndItsBytesAreDeleted) {
   ASSERT_TRUE(std::filesystem::exists(quarantine));
 
   ASSERT_TRUE(eventually([&] { return head(*gateway_, location).status == 410; }, seconds(20)));
-  EXPECT_FALSE(std::filesystem::exists(quarantine));
+  // HEAD answers 410 as soon as the upload's time is up; the cleanup job, on its next run, fails the transfer and
+  // deletes its bytes.
+  EXPECT_TRUE(eventually([&] { return !std::filesystem::exists(quarantine); }, seconds(10)));
+  ASSERT_TRUE(eventually([&] { return transfer(*gateway_, location)["state"] == "failed"; }, seconds(10)));
   nlohmann::json expired = transfer(*gateway_, location);
   EXPECT_EQ(expired["state"], "failed");
   EXPECT_NE(expired["reason"].get<std::string>().find("expired"), std::string::npos) << expired.dump();
