@@ -11,13 +11,13 @@
 #      nginx does not, so the disk's own speed for 1 GiB written direct and synced (dd) is measured too, and
 #      nginx's time plus the fdatasync of its body file after it (what a receiver that syncs each body would
 #      take at best without overlapping the two)
-#   4. the gateway's peak RSS (VmHWM) for one 4 GiB upload, and for 100 concurrent 8 MiB uploads (binary, then CSV)
+#   4. the gateway's peak RSS (VmHWM) for one 4 GiB upload, and for 100 concurrent 64 MiB uploads (binary, then CSV)
 # and prints the ratios gateway/SHA-256 and gateway/nginx. The client is curl streaming the file
 # (`curl -T FILE -X PATCH`, never reading it whole). Ratios are fairer than absolute figures on a busy machine.
 #
 # usage: scripts/bench-gateway.sh            (builds build-bench-gateway/ in Release first)
 #   AIRLOCK=path/to/airlock   use this binary instead of building
-#   SIZE_MIB=1024 BIG_MIB=4096 CONCURRENT=100 CONCURRENT_MIB=8 RUNS=3   the workload (RUNS: best of N)
+#   SIZE_MIB=1024 BIG_MIB=4096 CONCURRENT=100 CONCURRENT_MIB=64 RUNS=3   the workload (RUNS: best of N)
 #   MEMORY_DIR=/dev/shm   where the in-memory runs keep their data ("" skips them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +25,7 @@ ROOT=$PWD
 SIZE_MIB=${SIZE_MIB:-1024}
 BIG_MIB=${BIG_MIB:-4096}
 CONCURRENT=${CONCURRENT:-100}
-CONCURRENT_MIB=${CONCURRENT_MIB:-8}
+CONCURRENT_MIB=${CONCURRENT_MIB:-64}
 RUNS=${RUNS:-3}
 MEMORY_DIR=${MEMORY_DIR-/dev/shm}
 
