@@ -196,13 +196,7 @@ TEST_F(GatewayLimits, SigtermCheckpointsAnUploadMidBodyAndItResumesAfterTheResta
 // early denial, which comes with the first chunk. An upload's place is given back when it ends.
 TEST_F(GatewayLimits, OnlyTwoUploadsAtATimeAreReadInLargeChunks) {
   start(config_with("  idle_timeout: 60s\n"));
-  std::string elf(
-      "\x7f"
-      "ELF\x02\x01\x01\x00",
-      8);
-  elf += std::string(8, '\0');
-  elf += std::string("\x02\x00\x3e\x00\x01\x00\x00\x00", 8);
-  elf.resize(3u << 19, '\0');
+  std::string elf = elf_executable(3u << 19);
   const std::string program = write_file(gateway_->root() + "/runner", elf);
   auto kept_when_denied = [&](const std::string& name) -> std::uint64_t {
     HttpResult created =
@@ -281,13 +275,7 @@ TEST_F(GatewayLimits, AnUnfinishedUploadExpiresAndItsBytesAreDeleted) {
 
 TEST_F(GatewayLimits, DeniedBytesAreKeptForTheRetentionThenDeleted) {
   start(config_with("", "denied_retention: 3s\ncleanup_interval: 1s\n"));
-  std::string elf(
-      "\x7f"
-      "ELF\x02\x01\x01\x00",
-      8);
-  elf += std::string(8, '\0');
-  elf += std::string("\x02\x00\x3e\x00\x01\x00\x00\x00", 8);
-  elf.resize(128u << 10, '\0');
+  std::string elf = elf_executable(128u << 10);
   HttpResult created = create_upload(*gateway_, kAliceToken, std::to_string(elf.size()),
                                      metadata("tool", "application/octet-stream"));
   ASSERT_EQ(created.status, 201) << created.body;

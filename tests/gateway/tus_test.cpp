@@ -227,13 +227,7 @@ TEST_F(Tus, AnExecutableIsDeniedAfterItsFirstChunkNotAfterTenGibibytes) {
   std::string location = create(std::to_string(10ull << 30), "model_runner", "application/octet-stream");
   ASSERT_FALSE(location.empty());
   // An ELF header, then filler: the first megabyte of a 10 GiB program.
-  std::string elf(
-      "\x7f"
-      "ELF\x02\x01\x01\x00",
-      8);
-  elf += std::string(8, '\0');
-  elf += std::string("\x02\x00\x3e\x00\x01\x00\x00\x00", 8);
-  elf.resize(1u << 20, '\0');
+  std::string elf = elf_executable(1u << 20);
   HttpResult patched = patch_upload(*gateway_, kAliceToken, location, 0, file("model_runner", elf));
   EXPECT_EQ(patched.status, 403) << patched.body;
   EXPECT_EQ(patched.json()["error"], "denied");
