@@ -38,7 +38,7 @@ constexpr const char* kIntermediateCiphers =
 
 // Upload body bytes handed to the disk and the inspectors at once. Each hand-over costs a few thread wake-ups
 // and each disk write a request to the device, which on a virtual machine cost more than the bytes' copy: on
-// the benchmark machine 1 MiB rather than 256 KiB took 3-12% off the gateway's CPU for a 1 GiB upload. But
+// the benchmark machine 1 MiB rather than 256 KiB took 2-12% off the gateway's CPU for a 1 GiB upload. But
 // each upload then holds about 4 MiB more (its buffers, and the copies its text inspectors read), which 100
 // concurrent uploads cannot afford, and more large chunks than cores gain nothing: so at most
 // kLargeChunkUploads uploads at a time take kLargeChunkBytes, the others kChunkBytes (docs/performance.md,
