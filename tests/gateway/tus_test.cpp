@@ -280,9 +280,10 @@ TEST_F(Tus, ACsvWithNhsNumbersIsEscalated) {
   EXPECT_FALSE(std::filesystem::exists(gateway_->data_dir() + "/released/ds-test/" + id));
 }
 
-// The gateway reads an upload's body into a buffer of 1 MiB, made with the connection's first body, and another
-// body (JSON) 64 KiB at a time. One keep-alive connection carries both kinds in turn, each larger than its read
-// size and not a multiple of it; every byte arrives in order.
+// The gateway reads an upload's body in chunks (1 MiB here, where it is the only upload) into a buffer made with
+// the connection's first body, and another body (JSON) 64 KiB at a time: the buffer grows from one to the
+// other. One keep-alive connection carries both kinds in turn, each larger than its read size and not a
+// multiple of it; every byte arrives in order.
 TEST_F(Tus, OneConnectionCarriesJsonAndUploadBodiesInTurn) {
   std::string bytes = "practice,count\n";
   for (int row = 0; bytes.size() < (5u << 19) + 7; ++row) {
