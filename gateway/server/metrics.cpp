@@ -96,6 +96,14 @@ std::string Metrics::prometheus_text() const {
            decisions_[i][s].load());
     }
   }
+  if (network_threads() > 0) {
+    header(out, "airlock_connections_open", "gauge",
+           "Open client connections by network thread (a connection stays on one thread).");
+    for (std::size_t thread = 0; thread < network_threads(); ++thread) {
+      out += "airlock_connections_open{thread=\"" + std::to_string(thread) + "\"} " +
+             std::to_string(connections(thread)) + "\n";
+    }
+  }
   header(out, "airlock_http_requests_total", "counter", "HTTP requests by status class.");
   for (std::size_t klass = 1; klass < requests_.size(); ++klass) {
     line(out, "airlock_http_requests_total", "code=\"" + std::to_string(klass) + "xx\"", requests_[klass].load());

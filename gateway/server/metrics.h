@@ -36,6 +36,14 @@ class Metrics {
   void request(unsigned status, double seconds);
   void inspection(double seconds) { inspection_seconds_.observe(seconds); }
 
+  // Open client connections by network thread (each connection stays on the thread it was given).
+  static constexpr std::size_t kMaxNetworkThreads = 64;
+  void set_network_threads(std::size_t n) { network_threads_.store(n < kMaxNetworkThreads ? n : kMaxNetworkThreads); }
+  std::size_t network_threads() const { return network_threads_.load(); }
+  void connection_opened(std::size_t thread) { connections_[thread].fetch_add(1, std::memory_order_relaxed); }
+  void connection_closed(std::size_t thread) { connections_[thread].fetch_sub(1, std::memory_order_relaxed); }
+  std::int64_t connections(std::size_t thread) const { return connections_[thread].load(std::memory_order_relaxed); }
+
   std::string prometheus_text() const;
 
  private:
@@ -49,6 +57,8 @@ class Metrics {
   std::array<std::array<std::atomic<std::uint64_t>, 2>, 3> decisions_{};
   // by status class 1xx..5xx
   std::array<std::atomic<std::uint64_t>, 6> requests_{};
+  std::atomic<std::size_t> network_threads_{0};
+  std::array<std::atomic<std::int64_t>, kMaxNetworkThreads> connections_{};
   Histogram request_seconds_;
   Histogram decision_seconds_;
   Histogram inspection_seconds_;

@@ -5,15 +5,20 @@
 
 #include <openssl/ssl.h>
 #include <spdlog/sinks/stdout_sinks.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/ssl.hpp>
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <span>
 #include <thread>
 #include <utility>
 
@@ -76,6 +81,19 @@ class ServerState {
   }
   void give_back_large_chunk() { large_chunks_.fetch_sub(1); }
 
+  // A new connection's network thread: the one with the fewest open connections. Called by the listener
+  // only (one thread), so two connections never both take the same count for the lowest.
+  std::size_t open_connection() {
+    Metrics& metrics = service_.metrics();
+    std::size_t best = 0;
+    for (std::size_t thread = 1; thread < metrics.network_threads(); ++thread) {
+      if (metrics.connections(thread) < metrics.connections(best)) best = thread;
+    }
+    metrics.connection_opened(best);
+    return best;
+  }
+  void close_connection(std::size_t thread) { service_.metrics().connection_closed(thread); }
+
   void add(const std::shared_ptr<SessionBase>& session) {
     std::lock_guard lock(mutex_);
     std::erase_if(sessions_, [](const std::weak_ptr<SessionBase>& weak) { return weak.expired(); });
@@ -101,9 +119,11 @@ class ServerState {
 template <class Stream>
 class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(Stream stream, ServerState& server, std::string peer)
+  // `thread`: the network thread the connection was given (ServerState::open_connection()).
+  Session(Stream stream, ServerState& server, std::size_t thread, std::string peer)
       : stream_(std::move(stream)),
         server_(server),
+        thread_(thread),
         service_(server.service()),
         peer_(std::move(peer)),
         watchdog_(stream_.get_executor()) {
@@ -114,6 +134,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   ~Session() override {
     if (large_chunk_) server_.give_back_large_chunk();
+    server_.close_connection(thread_);
   }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -567,6 +588,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   Stream stream_;
   ServerState& server_;
+  std::size_t thread_;
   Service& service_;
   std::string peer_;
   beast::flat_buffer buffer_;
@@ -599,10 +621,16 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   bool closed_ = false;
 };
 
+// Accepts connections on the first network thread and gives each to the thread with the fewest open ones.
+// Every network thread runs an io_context of its own: a connection's handlers, and the completions the
+// inspection and disk threads post back to it, all run on its thread, so no network thread ever wakes
+// another to hand it work (with one io_context shared by all, that hand-over cost about 6% of the CPU of an
+// upload: docs/performance.md, thirteenth round).
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(net::io_context& io, ssl::context* tls, ServerState& server)
-      : io_(io), tls_(tls), server_(server), acceptor_(net::make_strand(io)) {}
+  // `contexts`: one per network thread; the listener runs on the first.
+  Listener(std::span<net::io_context* const> contexts, ssl::context* tls, ServerState& server)
+      : contexts_(contexts.begin(), contexts.end()), tls_(tls), server_(server), acceptor_(*contexts_.front()) {}
 
   Result<tcp::endpoint> open(const tcp::endpoint& endpoint) {
     beast::error_code ec;
@@ -613,6 +641,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
     if (ec)
       return Error{"cannot listen on " + endpoint.address().to_string() + ":" + std::to_string(endpoint.port()) + ": " +
                    ec.message()};
+    protocol_ = endpoint.protocol();
     tcp::endpoint bound = acceptor_.local_endpoint(ec);
     if (ec) return Error{"cannot read the bound address: " + ec.message()};
     return bound;
@@ -628,9 +657,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   }
 
  private:
-  void accept() {
-    acceptor_.async_accept(net::make_strand(io_), beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
-  }
+  void accept() { acceptor_.async_accept(beast::bind_front_handler(&Listener::on_accept, shared_from_this())); }
 
   void on_accept(beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
@@ -638,14 +665,18 @@ class Listener : public std::enable_shared_from_this<Listener> {
       beast::error_code peer_ec;
       tcp::endpoint peer = socket.remote_endpoint(peer_ec);
       std::string peer_text = peer_ec ? "" : peer.address().to_string() + ":" + std::to_string(peer.port());
-      if (tls_ != nullptr) {
+      const std::size_t thread = server_.open_connection();
+      std::optional<tcp::socket> on_thread = move_to(std::move(socket), thread);
+      if (!on_thread) {
+        server_.close_connection(thread);
+      } else if (tls_ != nullptr) {
         auto session = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
-            beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls_), server_, peer_text);
+            beast::ssl_stream<beast::tcp_stream>(std::move(*on_thread), *tls_), server_, thread, peer_text);
         server_.add(session);
         session->start();
       } else {
-        auto session =
-            std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), server_, peer_text);
+        auto session = std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(*on_thread)), server_,
+                                                                    thread, peer_text);
         server_.add(session);
         session->start();
       }
@@ -654,10 +685,27 @@ class Listener : public std::enable_shared_from_this<Listener> {
     accept();
   }
 
-  net::io_context& io_;
+  // The accepted socket on the io_context of `thread`, or nothing when it cannot be moved there (the
+  // connection is then closed).
+  std::optional<tcp::socket> move_to(tcp::socket socket, std::size_t thread) {
+    if (thread == 0) return std::optional<tcp::socket>(std::move(socket));
+    beast::error_code ec;
+    tcp::socket::native_handle_type handle = socket.release(ec);
+    if (ec) return std::nullopt;
+    tcp::socket moved(*contexts_[thread]);
+    moved.assign(protocol_, handle, ec);
+    if (ec) {
+      ::close(handle);
+      return std::nullopt;
+    }
+    return std::optional<tcp::socket>(std::move(moved));
+  }
+
+  std::vector<net::io_context*> contexts_;
   ssl::context* tls_;
   ServerState& server_;
   tcp::acceptor acceptor_;
+  tcp protocol_ = tcp::v4();
 };
 
 Result<std::unique_ptr<ssl::context>> make_tls_context(const TlsConfig& tls) {
@@ -723,8 +771,17 @@ runtime::Result<int> run_server(const ServerOptions& options) {
 
   // Before the io_context: sessions its handlers still hold when it is destroyed use the state as they end.
   ServerState state(**service);
-  net::io_context io(static_cast<int>(config.threads));
-  auto listener = std::make_shared<Listener>(io, tls.get(), state);
+  (*service)->metrics().set_network_threads(config.threads);
+  // One io_context per network thread (see Listener); the first, run by this thread, also holds the listener,
+  // the cleanup job and the shutdown's signals and timers.
+  std::vector<std::unique_ptr<net::io_context>> owned_contexts;
+  std::vector<net::io_context*> contexts;
+  for (std::uint32_t i = 0; i < config.threads; ++i) {
+    owned_contexts.push_back(std::make_unique<net::io_context>(1));
+    contexts.push_back(owned_contexts.back().get());
+  }
+  net::io_context& io = *contexts.front();
+  auto listener = std::make_shared<Listener>(contexts, tls.get(), state);
   Result<tcp::endpoint> bound = listener->open(*endpoint);
   if (!bound) return Error{bound.message()};
   std::string address =
@@ -806,9 +863,15 @@ runtime::Result<int> run_server(const ServerOptions& options) {
     poll_sessions();
   });
 
+  // The other threads' loops run until this one ends: after the shutdown, when no connection is left.
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> keep_running;
   std::vector<std::thread> threads;
-  for (std::uint32_t i = 1; i < config.threads; ++i) threads.emplace_back([&io] { io.run(); });
+  for (std::size_t i = 1; i < contexts.size(); ++i) {
+    keep_running.push_back(net::make_work_guard(*contexts[i]));
+    threads.emplace_back([context = contexts[i]] { context->run(); });
+  }
   io.run();
+  for (auto& guard : keep_running) guard.reset();
   for (std::thread& thread : threads) thread.join();
   log.info("stopped", {});
   log.flush();

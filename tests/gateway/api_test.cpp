@@ -151,6 +151,47 @@ TEST(GatewayServer, StopsGracefullyOnSigterm) {
   EXPECT_NE(gateway.log().find("\"msg\":\"stopped\""), std::string::npos) << gateway.log();
 }
 
+// Each network thread runs a loop of its own and keeps the connections it is given: a new connection goes
+// to the thread with the fewest. /metrics shows the open connections of each thread.
+TEST(GatewayServer, SpreadsConnectionsOverItsNetworkThreadsAndStopsWithThemOpen) {
+  GatewayProcess gateway(test_config("threads: 3\n"));
+  gateway.start();
+  // The open connections of threads 0, 1 and 2, the request's own among them; empty when a line is missing.
+  auto connections = [&] {
+    HttpResult result = curl(join(auth(kAliceToken), {gateway.url("/metrics")}));
+    std::vector<int> counts;
+    for (int thread = 0; thread < 3; ++thread) {
+      std::string name = "airlock_connections_open{thread=\"" + std::to_string(thread) + "\"} ";
+      std::size_t at = result.body.find(name);
+      if (at == std::string::npos) return std::vector<int>{};
+      counts.push_back(std::stoi(result.body.substr(at + name.size())));
+    }
+    EXPECT_EQ(result.body.find("airlock_connections_open{thread=\"3\"}"), std::string::npos);
+    return counts;
+  };
+  ASSERT_EQ(connections(), (std::vector<int>{1, 0, 0})) << gateway.log();
+
+  // Two idle connections and the request's: one on each thread.
+  auto first = std::make_unique<RawClient>(gateway.address());
+  RawClient second(gateway.address());
+  ASSERT_TRUE(first->connected() && second.connected());
+  EXPECT_TRUE(eventually([&] { return connections() == std::vector<int>{1, 1, 1}; })) << gateway.log();
+
+  // The first closes: its thread is free again, and the request takes it.
+  first.reset();
+  std::vector<int> after;
+  EXPECT_TRUE(eventually([&] {
+    after = connections();
+    return after.size() == 3 && after[0] + after[1] + after[2] == 2 &&
+           *std::max_element(after.begin(), after.end()) == 1;
+  })) << ::testing::PrintToString(after);
+
+  // SIGTERM with a connection still open on another thread: every thread's loop ends.
+  gateway.kill(SIGTERM);
+  EXPECT_EQ(gateway.exit_status(), 0) << gateway.log();
+  EXPECT_NE(gateway.log().find("\"msg\":\"stopped\""), std::string::npos) << gateway.log();
+}
+
 TEST(GatewayServer, BadConfigurationIsAnErrorThatNamesTheKey) {
   char pattern[] = "/tmp/airlock-config-test-XXXXXX";
   std::string root = ::mkdtemp(pattern);
