@@ -34,10 +34,13 @@ struct InspectionFeed::State {
   // Guarded by Shared::mutex.
   std::deque<QueuedBatch> queue;
   // Processed buffers of hand_over(), given back by it and kept until the feed ends (not cleared: a buffer
-  // handed back keeps its size, so it is not filled with zeros again). None is freed or written before: a
-  // caller may have lent a buffer it handed over to a writer too (QuarantineWriter::append_lent), which it
-  // reclaims before it writes a buffer given back, or ends the feed. They are at most the buffers in
-  // circulation: a hand-over takes a new one only when none is spare, that is at most the queue's and one.
+  // handed back keeps its size, so it is not filled with zeros again); or, for those the pipeline kept for its
+  // side lanes (InspectionPipeline::update() of a buffer), the ones it gave back instead. None is freed or
+  // written before: a caller may have lent a buffer it handed over to a writer too
+  // (QuarantineWriter::append_lent), which it reclaims before it writes a buffer given back, or ends the feed
+  // (the pipeline, which outlives the feed, frees the buffers it kept only when its lanes end). They are at
+  // most the buffers in circulation: a hand-over takes a new one only when none is spare, that is at most the
+  // queue's and one, and the pipeline's lanes' (kLaneDepth + 1).
   std::vector<std::vector<char>> spare;
   std::vector<char> own_spare;  // a processed batch of update()'s, for its next batch
   bool scheduled = false;       // in the ready list or being processed by a worker
@@ -161,7 +164,13 @@ void InspectionExecutor::Shared::run() {
       QueuedBatch& batch = feed->queue.front();
       bool failed = !feed->error;
       lock.unlock();
-      Status status = failed ? Status::ok() : feed->pipeline->update({batch.bytes.data() + batch.offset, batch.size});
+      // A buffer handed over may be kept by the pipeline for its side lanes, and another given back instead.
+      Status status = Status::ok();
+      if (!failed && batch.handed_over) {
+        status = feed->pipeline->update(batch.bytes, batch.offset, batch.size);
+      } else if (!failed) {
+        status = feed->pipeline->update({batch.bytes.data() + batch.offset, batch.size});
+      }
       lock.lock();
       queued_bytes -= batch.size;
       if (!status && feed->error) feed->error = std::move(status);
@@ -169,7 +178,7 @@ void InspectionExecutor::Shared::run() {
       const bool handed_over = batch.handed_over;
       feed->queue.pop_front();
       if (handed_over) {
-        feed->spare.push_back(std::move(done));
+        if (done.capacity() != 0) feed->spare.push_back(std::move(done));
       } else if (feed->own_spare.capacity() == 0) {
         feed->own_spare = std::move(done);
       }

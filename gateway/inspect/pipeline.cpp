@@ -124,23 +124,39 @@ struct InspectionPipeline::State {
     table_lane.reset();  // waits for the chunks posted to it
     identifier_lane.reset();
     for (std::vector<char>& copy : lane_chunks) std::vector<char>().swap(copy);
+    lane_kept.fill(false);
+    std::vector<std::vector<char>>().swap(retired);
   }
 
-  // Posts a copy of `chunk` to the inspectors that run beside the caller.
-  void post_beside(std::span<const char> chunk) {
+  // Posts `chunk` to the inspectors that run beside the caller: a copy, or, with `owner` (the buffer that
+  // holds it), the buffer itself, for which `owner` becomes the buffer the lanes read kLaneDepth + 1 chunks
+  // ago. A lane holds at most kLaneDepth chunks, queued or being read, so they are done with it.
+  void post_beside(std::span<const char> chunk, std::vector<char>* owner) {
     const std::size_t turn = lane_turn++ % lane_chunks.size();
-    lane_chunks[turn].assign(chunk.begin(), chunk.end());
-    const std::vector<char>& copy = lane_chunks[turn];
+    std::span<const char> beside;
+    if (owner != nullptr) {
+      std::swap(lane_chunks[turn], *owner);  // the bytes stay where they are: `chunk` still points at them
+      lane_kept[turn] = true;
+      beside = chunk;
+    } else {
+      // A buffer kept is never written: its owner may still be writing it to disk (InspectionFeed::hand_over).
+      if (lane_kept[turn]) {
+        retired.push_back(std::exchange(lane_chunks[turn], {}));
+        lane_kept[turn] = false;
+      }
+      lane_chunks[turn].assign(chunk.begin(), chunk.end());
+      beside = lane_chunks[turn];
+    }
     if (table_beside) {
       if (!table_lane) table_lane = options.side_lane(kLaneDepth);
-      table_lane->post([this, &copy] {
-        table->update(copy);
-        if (identifiers_with_table) identifiers->update(copy);
+      table_lane->post([this, beside] {
+        table->update(beside);
+        if (identifiers_with_table) identifiers->update(beside);
       });
     }
     if (identifiers_beside) {
       if (!identifier_lane) identifier_lane = options.side_lane(kLaneDepth);
-      identifier_lane->post([this, &copy] { identifiers->update(copy); });
+      identifier_lane->post([this, beside] { identifiers->update(beside); });
     }
   }
 
@@ -208,9 +224,12 @@ struct InspectionPipeline::State {
   bool table_beside = false;
   bool identifiers_beside = false;
   bool identifiers_with_table = false;
-  // Copies of the chunks for the side lanes, in turn; declared before the lanes, which wait for their work when
-  // they are destroyed.
+  // The chunks the side lanes read, in turn: copies, or buffers kept from update()'s caller (lane_kept), and
+  // kept buffers replaced by copies (retired, freed with the rest when the lanes end). Declared before the
+  // lanes, which wait for their work when they are destroyed.
   std::array<std::vector<char>, kLaneDepth + 1> lane_chunks;
+  std::array<bool, kLaneDepth + 1> lane_kept{};
+  std::vector<std::vector<char>> retired;
   std::size_t lane_turn = 0;
   std::unique_ptr<SideLane> table_lane;
   std::unique_ptr<SideLane> identifier_lane;
@@ -227,7 +246,15 @@ InspectionPipeline& InspectionPipeline::operator=(InspectionPipeline&&) noexcept
 const InspectionReport& InspectionPipeline::report() const { return state_->report; }
 std::uint64_t InspectionPipeline::bytes_received() const { return state_->report.size; }
 
-Status InspectionPipeline::update(std::span<const char> chunk) {
+Status InspectionPipeline::update(std::span<const char> chunk) { return update_chunk(chunk, nullptr); }
+
+Status InspectionPipeline::update(std::vector<char>& buffer, std::size_t offset, std::size_t size) {
+  offset = std::min(offset, buffer.size());
+  size = std::min(size, buffer.size() - offset);
+  return update_chunk({buffer.data() + offset, size}, &buffer);
+}
+
+Status InspectionPipeline::update_chunk(std::span<const char> chunk, std::vector<char>* owner) {
   State& s = *state_;
   if (s.finished) return Error{"inspection: bytes after the end of the file"};
   const auto& declared = s.options.declared.size;
@@ -238,7 +265,7 @@ Status InspectionPipeline::update(std::span<const char> chunk) {
   if (s.prefix_done && (s.table_beside || s.identifiers_beside) && chunk.size() >= kParallelChunkBytes) {
     // Lanes that share nothing: the content inspectors beside, and everything else here. None waits for another
     // at each chunk, only when a side lane is full.
-    s.post_beside(chunk);
+    s.post_beside(chunk, owner);
     if (s.digest) EVP_DigestUpdate(s.digest.get(), chunk.data(), chunk.size());
     s.clamd.update(chunk);
     if (s.identifiers && !s.identifiers_beside && !s.identifiers_with_table) s.identifiers->update(chunk);

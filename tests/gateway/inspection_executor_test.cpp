@@ -323,9 +323,10 @@ TEST(InspectionExecutor, APipelineErrorReachesTheCallerAndSticks) {
 // (and whatever is left at the end); every `copy_every`-th piece goes through update() instead. Each buffer
 // that comes back is overwritten at once, as the next socket read would, so a hand-over that kept reading the
 // caller's buffer, or read it from anywhere but `offset`, would see garbage.
+// With `lanes`, the pipeline reads its content beside the hash, in lanes of `executor`.
 InspectionReport handed_over(InspectionExecutor& executor, const std::string& data, std::size_t buffer_bytes,
-                             std::size_t copy_every = 0, std::size_t offset = 0) {
-  return fed(executor, data, /*lanes=*/false, [&](InspectionFeed& feed) {
+                             std::size_t copy_every = 0, std::size_t offset = 0, bool lanes = false) {
+  return fed(executor, data, lanes, [&](InspectionFeed& feed) {
     std::vector<char> buffer(offset + buffer_bytes, '#');
     std::size_t piece = 0;
     for (std::size_t at = 0; at < data.size(); at += buffer_bytes, ++piece) {
@@ -364,6 +365,50 @@ TEST(InspectionExecutor, HandedOverBuffersReachThePipelineInOrderWithCopiedBytes
   expect_same(handed_over(inline_only, data, 16384), want);
   expect_same(handed_over(inline_only, data, 16384, /*copy_every=*/0, /*offset=*/10), want);
   EXPECT_EQ(executor.queued_bytes(), 0u);
+}
+
+// A pipeline whose content inspectors run beside the hash keeps a buffer handed over for them rather than copy
+// it, and gives back one they are done with: the bytes still reach every inspector in order, wherever they
+// start in the buffer, between pieces that are copied.
+TEST(InspectionExecutor, HandedOverBuffersAreReadBesideTheHashWithoutACopy) {
+  std::string data = sample_csv(30000);
+  InspectionReport want = direct(data, 65536);
+  ASSERT_GT(want.identifiers.nhs_numbers, 0);
+  InspectionExecutor executor({.threads = 2, .max_queued_bytes = 8u << 20, .batch_bytes = 65536});
+  expect_same(handed_over(executor, data, 65536, /*copy_every=*/0, /*offset=*/0, /*lanes=*/true), want);
+  expect_same(handed_over(executor, data, 65536, /*copy_every=*/3, /*offset=*/0, /*lanes=*/true), want);
+  expect_same(handed_over(executor, data, 65536, /*copy_every=*/2, /*offset=*/4000, /*lanes=*/true), want);
+  expect_same(handed_over(executor, data, 40000, /*copy_every=*/5, /*offset=*/96, /*lanes=*/true), want);
+}
+
+// The pipeline never writes a buffer it kept (its caller may still be writing it to disk), even when copies
+// of later chunks take its place in the lanes; it lets it go when the lanes end.
+TEST(InspectionExecutor, APipelineNeverWritesABufferItKept) {
+  const std::string data = sample_csv(30000);
+  const std::size_t chunk = 65536;
+  InspectionExecutor executor({.threads = 2});
+  InspectionOptions options = csv_options(data.size());
+  options.side_lane = executor.side_lane_function();
+  InspectionPipeline pipeline(options);
+  std::size_t at = 0;
+  ASSERT_TRUE(pipeline.update({data.data(), chunk}).is_ok());  // the sniffing prefix: the lanes start after it
+  at += chunk;
+  std::vector<char> buffer(data.begin() + static_cast<std::ptrdiff_t>(at),
+                           data.begin() + static_cast<std::ptrdiff_t>(at + chunk));
+  const char* kept = buffer.data();
+  const std::vector<char> bytes = buffer;
+  ASSERT_TRUE(pipeline.update(buffer, 0, chunk).is_ok());
+  at += chunk;
+  EXPECT_NE(buffer.data(), kept);  // kept, and another (here an empty one) given back
+  // Copied chunks go round every place in the lanes, the kept buffer's among them.
+  for (int i = 0; i < 6; ++i, at += chunk) ASSERT_TRUE(pipeline.update({data.data() + at, chunk}).is_ok());
+  EXPECT_TRUE(std::equal(bytes.begin(), bytes.end(), kept)) << "a kept buffer was written";
+  pipeline.pause();
+  for (; at < data.size(); at += chunk) {
+    ASSERT_TRUE(pipeline.update({data.data() + at, std::min(chunk, data.size() - at)}).is_ok());
+  }
+  ASSERT_TRUE(pipeline.finish("/nonexistent").is_ok());
+  expect_same(pipeline.report(), direct(data, chunk));
 }
 
 TEST(InspectionExecutor, AHandOverTakesTheBufferItselfAndGivesAnotherBack) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "airlock/gateway/inspect/archive.h"
 #include "airlock/gateway/inspect/clamd.h"
@@ -82,6 +83,12 @@ class InspectionPipeline {
   // Feeds the next bytes of the file to every inspector. Errors: more bytes than declared, or a call
   // after finish(). No allocation per chunk once the sniffing prefix is full.
   runtime::Status update(std::span<const char> chunk);
+  // update() of the `size` bytes of `buffer` from `offset`, for a caller that lets the buffer go: when side
+  // lanes read the chunk, the pipeline keeps `buffer` for them rather than copy it, and `buffer` comes back as
+  // another one (a buffer the lanes are done with, or an empty one) whose contents are unspecified. Otherwise
+  // `buffer` stays as it is. A buffer kept is only read, and freed when the lanes end (pause(), finish(), or
+  // the pipeline's end).
+  runtime::Status update(std::vector<char>& buffer, std::size_t offset, std::size_t size);
   // Lets go of what the pipeline holds only while bytes stream in (the copies for the table's lane, once the
   // lane has parsed them), as between two requests of an upload that may pause for long. The next update()
   // takes them again.
@@ -105,6 +112,8 @@ class InspectionPipeline {
 
  private:
   struct State;
+  // update() of `chunk`, which `owner` holds when the caller lets it go (see above).
+  runtime::Status update_chunk(std::span<const char> chunk, std::vector<char>* owner);
   std::unique_ptr<State> state_;
 };
 
