@@ -51,10 +51,10 @@ struct InspectionOptions {
   InspectionLimits limits;
   ClamdOptions clamd;  // address empty: scan.result is "skipped"
   DeclaredFile declared;
-  // With it, content inspectors run in lanes of their own beside the hash, on copies of the chunks (a few at a
-  // time, shared by the lanes): up to `side_lanes` of them, a table's parser first, then the identifier scanner.
-  // With one, a table's scanner runs after its parser in the parser's lane, and another text's scanner in the
-  // lane alone. Empty: every inspector runs on the caller.
+  // With it, content inspectors run in lanes of their own beside the hash, on the chunks (a few at a time,
+  // shared by the lanes: copies, or the buffers given to update() to keep): up to `side_lanes` of them, a
+  // table's parser first, then the identifier scanner. With one, a table's scanner runs after its parser in
+  // the parser's lane, and another text's scanner in the lane alone. Empty: every inspector runs on the caller.
   MakeSideLane side_lane;
   std::size_t side_lanes = 1;
 };
