@@ -231,7 +231,7 @@ InspectionFeed::~InspectionFeed() { (void)drain(); }
 
 // Hands the `size` bytes of `bytes` from `offset` to a worker, and `bytes` becomes a spare buffer of the same
 // origin (hand_over()'s or update()'s; or an empty one); or inspects them here when no worker may take them,
-// and `bytes` stays as it is.
+// and `bytes` stays as it is (or, handed over, becomes the buffer the pipeline gave back for it).
 Status InspectionFeed::submit(const std::shared_ptr<State>& feed, std::vector<char>& bytes, std::size_t offset,
                               std::size_t size, bool handed_over) {
   InspectionExecutor::Shared& shared = *feed->shared;
@@ -244,7 +244,8 @@ Status InspectionFeed::submit(const std::shared_ptr<State>& feed, std::vector<ch
     feed->progress.wait(lock, [&] { return !feed->scheduled; });
     if (!feed->error) return feed->error;
     lock.unlock();
-    Status status = feed->pipeline->update({bytes.data() + offset, size});
+    Status status = handed_over ? feed->pipeline->update(bytes, offset, size)
+                                : feed->pipeline->update({bytes.data() + offset, size});
     if (!status) {
       lock.lock();
       feed->error = status;

@@ -123,29 +123,28 @@ struct InspectionPipeline::State {
   void end_lanes() {
     table_lane.reset();  // waits for the chunks posted to it
     identifier_lane.reset();
-    for (std::vector<char>& copy : lane_chunks) std::vector<char>().swap(copy);
-    lane_kept.fill(false);
-    std::vector<std::vector<char>>().swap(retired);
+    for (LaneChunk& place : lane_chunks) {
+      std::vector<char>().swap(place.kept);
+      std::vector<char>().swap(place.copy);
+    }
   }
 
   // Posts `chunk` to the inspectors that run beside the caller: a copy, or, with `owner` (the buffer that
-  // holds it), the buffer itself, for which `owner` becomes the buffer the lanes read kLaneDepth + 1 chunks
-  // ago. A lane holds at most kLaneDepth chunks, queued or being read, so they are done with it.
+  // holds it) and kKeepBytes or more, the buffer itself, for which `owner` becomes the buffer kept at the same place,
+  // kLaneDepth + 1 chunks ago or earlier. A lane holds at most kLaneDepth chunks, queued or being read, so they are
+  // done with it.
   void post_beside(std::span<const char> chunk, std::vector<char>* owner) {
     const std::size_t turn = lane_turn++ % lane_chunks.size();
     std::span<const char> beside;
-    if (owner != nullptr) {
-      std::swap(lane_chunks[turn], *owner);  // the bytes stay where they are: `chunk` still points at them
-      lane_kept[turn] = true;
+    LaneChunk& place = lane_chunks[turn];
+    if (owner != nullptr && chunk.size() >= kKeepBytes) {
+      std::swap(place.kept, *owner);  // the bytes stay where they are: `chunk` still points at them
       beside = chunk;
     } else {
-      // A buffer kept is never written: its owner may still be writing it to disk (InspectionFeed::hand_over).
-      if (lane_kept[turn]) {
-        retired.push_back(std::exchange(lane_chunks[turn], {}));
-        lane_kept[turn] = false;
-      }
-      lane_chunks[turn].assign(chunk.begin(), chunk.end());
-      beside = lane_chunks[turn];
+      // Beside the kept buffer, which is never written: its owner may still be writing it to disk
+      // (InspectionFeed::hand_over()). It goes back at the place's next hand-over.
+      place.copy.assign(chunk.begin(), chunk.end());
+      beside = place.copy;
     }
     if (table_beside) {
       if (!table_lane) table_lane = options.side_lane(kLaneDepth);
@@ -224,12 +223,14 @@ struct InspectionPipeline::State {
   bool table_beside = false;
   bool identifiers_beside = false;
   bool identifiers_with_table = false;
-  // The chunks the side lanes read, in turn: copies, or buffers kept from update()'s caller (lane_kept), and
-  // kept buffers replaced by copies (retired, freed with the rest when the lanes end). Declared before the
-  // lanes, which wait for their work when they are destroyed.
-  std::array<std::vector<char>, kLaneDepth + 1> lane_chunks;
-  std::array<bool, kLaneDepth + 1> lane_kept{};
-  std::vector<std::vector<char>> retired;
+  // The places of the chunks the side lanes read, in turn: each holds the buffer kept from update()'s caller
+  // when it last took one, and a copy when it last took one (the lanes read the last taken). Declared before
+  // the lanes, which wait for their work when they are destroyed.
+  struct LaneChunk {
+    std::vector<char> kept;
+    std::vector<char> copy;
+  };
+  std::array<LaneChunk, kLaneDepth + 1> lane_chunks;
   std::size_t lane_turn = 0;
   std::unique_ptr<SideLane> table_lane;
   std::unique_ptr<SideLane> identifier_lane;

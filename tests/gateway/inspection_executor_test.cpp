@@ -367,25 +367,32 @@ TEST(InspectionExecutor, HandedOverBuffersReachThePipelineInOrderWithCopiedBytes
   EXPECT_EQ(executor.queued_bytes(), 0u);
 }
 
-// A pipeline whose content inspectors run beside the hash keeps a buffer handed over for them rather than copy
-// it, and gives back one they are done with: the bytes still reach every inspector in order, wherever they
-// start in the buffer, between pieces that are copied.
+// A pipeline whose content inspectors run beside the hash keeps a large buffer handed over for them rather than
+// copy it, and gives back one they are done with: the bytes still reach every inspector in order, wherever they
+// start in the buffer, between pieces that are copied, and between smaller chunks, which are copied.
 TEST(InspectionExecutor, HandedOverBuffersAreReadBesideTheHashWithoutACopy) {
-  std::string data = sample_csv(30000);
+  const std::size_t large = InspectionPipeline::kKeepBytes;
+  std::string data = sample_csv(200000);
+  ASSERT_GT(data.size(), 12 * large);
   InspectionReport want = direct(data, 65536);
   ASSERT_GT(want.identifiers.nhs_numbers, 0);
-  InspectionExecutor executor({.threads = 2, .max_queued_bytes = 8u << 20, .batch_bytes = 65536});
-  expect_same(handed_over(executor, data, 65536, /*copy_every=*/0, /*offset=*/0, /*lanes=*/true), want);
-  expect_same(handed_over(executor, data, 65536, /*copy_every=*/3, /*offset=*/0, /*lanes=*/true), want);
-  expect_same(handed_over(executor, data, 65536, /*copy_every=*/2, /*offset=*/4000, /*lanes=*/true), want);
-  expect_same(handed_over(executor, data, 40000, /*copy_every=*/5, /*offset=*/96, /*lanes=*/true), want);
+  InspectionExecutor executor({.threads = 2, .max_queued_bytes = 64u << 20, .batch_bytes = large});
+  expect_same(handed_over(executor, data, large, /*copy_every=*/0, /*offset=*/0, /*lanes=*/true), want);
+  expect_same(handed_over(executor, data, large, /*copy_every=*/3, /*offset=*/0, /*lanes=*/true), want);
+  expect_same(handed_over(executor, data, large, /*copy_every=*/2, /*offset=*/4000, /*lanes=*/true), want);
+  expect_same(handed_over(executor, data, large / 2, /*copy_every=*/5, /*offset=*/96, /*lanes=*/true), want);
+  // Over the byte budget the caller inspects, and its buffer may be kept all the same.
+  InspectionExecutor tight({.threads = 2, .max_queued_bytes = 100, .batch_bytes = large});
+  expect_same(handed_over(tight, data, large, /*copy_every=*/0, /*offset=*/0, /*lanes=*/true), want);
 }
 
 // The pipeline never writes a buffer it kept (its caller may still be writing it to disk), even when copies
-// of later chunks take its place in the lanes; it lets it go when the lanes end.
+// of later chunks take its place in the lanes; it lets it go when the lanes end. A chunk under kKeepBytes is
+// copied, and its buffer stays with the caller.
 TEST(InspectionExecutor, APipelineNeverWritesABufferItKept) {
-  const std::string data = sample_csv(30000);
-  const std::size_t chunk = 65536;
+  const std::size_t chunk = InspectionPipeline::kKeepBytes;
+  const std::string data = sample_csv(200000);
+  ASSERT_GT(data.size(), 12 * chunk);
   InspectionExecutor executor({.threads = 2});
   InspectionOptions options = csv_options(data.size());
   options.side_lane = executor.side_lane_function();
@@ -393,6 +400,12 @@ TEST(InspectionExecutor, APipelineNeverWritesABufferItKept) {
   std::size_t at = 0;
   ASSERT_TRUE(pipeline.update({data.data(), chunk}).is_ok());  // the sniffing prefix: the lanes start after it
   at += chunk;
+  std::vector<char> small(data.begin() + static_cast<std::ptrdiff_t>(at),
+                          data.begin() + static_cast<std::ptrdiff_t>(at + chunk - 1));
+  const char* own = small.data();
+  ASSERT_TRUE(pipeline.update(small, 0, small.size()).is_ok());
+  at += small.size();
+  EXPECT_EQ(small.data(), own);  // copied
   std::vector<char> buffer(data.begin() + static_cast<std::ptrdiff_t>(at),
                            data.begin() + static_cast<std::ptrdiff_t>(at + chunk));
   const char* kept = buffer.data();

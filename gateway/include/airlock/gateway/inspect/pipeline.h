@@ -84,11 +84,15 @@ class InspectionPipeline {
   // after finish(). No allocation per chunk once the sniffing prefix is full.
   runtime::Status update(std::span<const char> chunk);
   // update() of the `size` bytes of `buffer` from `offset`, for a caller that lets the buffer go: when side
-  // lanes read the chunk, the pipeline keeps `buffer` for them rather than copy it, and `buffer` comes back as
-  // another one (a buffer the lanes are done with, or an empty one) whose contents are unspecified. Otherwise
-  // `buffer` stays as it is. A buffer kept is only read, and freed when the lanes end (pause(), finish(), or
-  // the pipeline's end).
+  // lanes read the chunk and it has at least kKeepBytes, the pipeline keeps `buffer` for them rather than copy
+  // it, and `buffer` comes back as another one (a buffer the lanes are done with, or an empty one) whose
+  // contents are unspecified. Otherwise `buffer` stays as it is. A buffer kept is only read, and freed when the
+  // lanes end (pause(), finish(), or the pipeline's end).
   runtime::Status update(std::vector<char>& buffer, std::size_t offset, std::size_t size);
+  // Copying a chunk this large for the side lanes costs more than keeping its buffer (the 1 MiB chunks the
+  // gateway reads for its fastest uploads). Smaller ones (the 256 KiB chunks of many concurrent uploads) are
+  // copied: their buffers then go back to their reader at once, and fewer of them circulate.
+  static constexpr std::size_t kKeepBytes = 512u << 10;
   // Lets go of what the pipeline holds only while bytes stream in (the copies for the table's lane, once the
   // lane has parsed them), as between two requests of an upload that may pause for long. The next update()
   // takes them again.
