@@ -624,8 +624,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 // Accepts connections on the first network thread and gives each to the thread with the fewest open ones.
 // Every network thread runs an io_context of its own: a connection's handlers, and the completions the
 // inspection and disk threads post back to it, all run on its thread, so no network thread ever wakes
-// another to hand it work (with one io_context shared by all, that hand-over cost about 6% of the CPU of an
-// upload: docs/performance.md, thirteenth round).
+// another to hand it work (with one io_context shared by all, those wake-ups cost 6-13% of the gateway's CPU
+// for a 1 GiB upload: docs/performance.md, thirteenth round).
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
   // `contexts`: one per network thread; the listener runs on the first.
