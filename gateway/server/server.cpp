@@ -44,8 +44,8 @@ constexpr const char* kIntermediateCiphers =
 // Upload body bytes handed to the disk and the inspectors at once. Each hand-over costs a few thread wake-ups
 // and each disk write a request to the device, which on a virtual machine cost more than the bytes' copy: on
 // the benchmark machine 1 MiB rather than 256 KiB took 2-12% off the gateway's CPU for a 1 GiB upload. But
-// each upload then holds about 4 MiB more (its buffers, and the copies its text inspectors read), which 100
-// concurrent uploads cannot afford, and more large chunks than cores gain nothing: so at most
+// each upload then holds about 4 MiB more (its buffers, and the three chunks its text inspectors hold), which
+// 100 concurrent uploads cannot afford, and more large chunks than cores gain nothing: so at most
 // kLargeChunkUploads uploads at a time take kLargeChunkBytes, the others kChunkBytes (docs/performance.md,
 // twelfth round).
 constexpr std::size_t kChunkBytes = 256u << 10;
@@ -769,7 +769,7 @@ runtime::Result<int> run_server(const ServerOptions& options) {
   Result<std::unique_ptr<Service>> service = Service::open(config, log);
   if (!service) return Error{service.message()};
 
-  // Before the io_context: sessions its handlers still hold when it is destroyed use the state as they end.
+  // Before the io_contexts: sessions their handlers still hold when they are destroyed use the state as they end.
   ServerState state(**service);
   (*service)->metrics().set_network_threads(config.threads);
   // One io_context per network thread (see Listener); the first, run by this thread, also holds the listener,
