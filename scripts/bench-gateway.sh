@@ -4,6 +4,9 @@
 # In one run, on this machine:
 #   1. one core's SHA-256 speed:       openssl speed -evp sha256 -bytes 16384 -seconds 3
 #   2. nginx (Debian) receiving a 1 GiB body to disk (client_body_in_file_only on), same client, same file
+#   2b. the bare receiver (bench/gateway/bare_receiver.cpp), on the same disk and in memory: the least work any
+#      receiver that hashes and stores each upload must do (recv, SHA-256, write, fdatasync), and the client's
+#      CPU beside it; what the cores allow at best is their sum spread over every core
 #   3. `airlock serve` (Release) receiving the same 1 GiB through a tus PATCH, every inspector on (clamd
 #      off: a real clamd scans at its own speed, far below these), for a mostly binary file, for CSV and for
 #      clinical notes (free text); its data directory on the same disk as nginx's, and again in memory (tmpfs,
@@ -56,6 +59,7 @@ trap cleanup EXIT
 TICK=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }  # user + system CPU of one process
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+best() { sort -g | head -1; }
 mib_per_s() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.0f", b / t / 1048576 }'; }
 
 # ---- the files ----
@@ -184,6 +188,44 @@ nginx_once() {  # "seconds cpu_ticks sync_seconds" to receive $1, then to fdatas
   rm -f "$WORK"/nginx/body/*
 }
 
+# ---- 2b. the bare receiver: the least work of any receiver that hashes and stores an upload ----
+# bench/gateway/bare_receiver.cpp: recv(2), SHA-256, write(2) (O_DIRECT where it can) and fdatasync, nothing else;
+# the writing and the hashing each on a thread of its own, as in the gateway. The client's own CPU time (curl
+# reading the file and sending it over loopback) is measured with it: on a machine of few cores the client and
+# the receiver share them.
+g++ -std=c++20 -O2 bench/gateway/bare_receiver.cpp -lcrypto -pthread -o "$WORK/bare_receiver"
+bare_once() {  # $1 dir, $2 port file, $3 pid: "seconds server_ticks client_cpu_seconds"
+  local seconds code before ticks client
+  before=$(cpu_ticks "$3")
+  client=$( { TIMEFORMAT='%U %S'; time curl -s -D "$1/head" -o /dev/null -w '%{time_total} %{http_code}\n' \
+    -X PATCH -T "$WORK/data.bin" -H 'Expect:' "http://$(cat "$2")/upload" >"$1/curl.out" 2>/dev/null; } 2>&1)
+  read -r seconds code <"$1/curl.out"
+  [[ "$code" == 204 ]] || { echo "the bare receiver answered $code" >&2; exit 1; }
+  # It must have done the work it stands for: the digest of every byte.
+  grep -qi "^x-sha-256: $BIN_SHA256" "$1/head" || { echo "the bare receiver's digest is wrong" >&2; exit 1; }
+  ticks=$(($(cpu_ticks "$3") - before))
+  echo "$seconds $ticks $(awk '{ printf "%.2f", $1 + $2 }' <<<"$client")"
+}
+bare_best() {  # $1 parent dir: "seconds server_ticks client_cpu_seconds", the fastest of $RUNS
+  local dir=$1/bare pid line lines=
+  mkdir -p "$dir"
+  "$WORK/bare_receiver" "$dir" "$dir/port" both &
+  pid=$!
+  for _ in $(seq 100); do [[ -s "$dir/port" ]] && break; sleep 0.1; done
+  for _ in $(seq "$RUNS"); do
+    line=$(bare_once "$dir" "$dir/port" "$pid") || { kill -TERM "$pid"; wait "$pid"; exit 1; }
+    lines+="$line"$'\n'
+  done
+  kill -TERM "$pid"
+  wait "$pid" 2>/dev/null || true
+  rm -rf "$dir"
+  printf %s "$lines" | best
+}
+BIN_SHA256=$(sha256sum "$WORK/data.bin" | cut -d' ' -f1)
+BARE=$(bare_best "$WORK")
+MEM_BARE="0 0 0"
+[[ -n "$MEMORY_WORK" ]] && MEM_BARE=$(bare_best "$MEMORY_WORK")
+
 # ---- 3. the gateway ----
 # shellcheck source=scripts/gateway-bench-lib.sh
 source "$ROOT/scripts/gateway-bench-lib.sh"
@@ -204,7 +246,6 @@ gateway_once() {  # $1 file, $2 name, $3 type: "seconds cpu_ticks" for the PATCH
   rm -rf "$GATEWAY_DIR"/data/released/* "$GATEWAY_DIR"/data/denied/* "$GATEWAY_DIR"/data/quarantine/*
   echo "${result% *} $ticks"
 }
-best() { sort -g | head -1; }
 
 BYTES=$((SIZE_MIB << 20))
 NGINX_RUNS=$(for _ in $(seq "$RUNS"); do nginx_once "$WORK/data.bin"; done)
@@ -300,6 +341,15 @@ MEM_BIN_MIB=$(wall "$MEM_BIN_S"); MEM_BIN_CPU=$(cpu "$MEM_BIN_S")
 MEM_CSV_MIB=$(wall "$MEM_CSV_S"); MEM_CSV_CPU=$(cpu "$MEM_CSV_S")
 MEM_TXT_MIB=$(wall "$MEM_TXT_S"); MEM_TXT_CPU=$(cpu "$MEM_TXT_S")
 DISK_MIB=$(mib_per_s $((1024 << 20)) "${DISK_S:-0}" 2>/dev/null || echo -)
+BARE_MIB=$(wall "${BARE% *}"); BARE_CPU=$(cpu "${BARE% *}")
+MEM_BARE_MIB=$(wall "${MEM_BARE% *}"); MEM_BARE_CPU=$(cpu "${MEM_BARE% *}")
+# What the cores allow at best: the bare receiver's CPU and the client's, spread over every core without a gap.
+bare_ceiling() {  # $1 "seconds ticks client_seconds": MiB/s
+  read -r _ ticks client <<<"$1"
+  awk -v b="$BYTES" -v t="$ticks" -v hz="$TICK" -v c="$client" -v n="$(nproc)" \
+    'BEGIN { s = t / hz + c; printf "%.0f", (s > 0 ? n * b / s / 1048576 : 0) }'
+}
+BARE_CEILING=$(bare_ceiling "$MEM_BARE")
 cat <<EOF
 
 Gateway benchmark ($(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ); best of $RUNS; $SIZE_MIB MiB, curl -T streaming)
@@ -308,6 +358,8 @@ Gateway benchmark ($(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ); best of $RUNS; $
   disk, 1 GiB written direct + fdatasync (dd)      $DISK_MIB         -
   nginx, body to disk                                $NGINX_MIB     $NGINX_CPU
   nginx, body to disk, then fdatasync of the file    $NGINX_SYNCED_MIB         -
+  bare receiver, binary to disk                      $BARE_MIB     $BARE_CPU
+  bare receiver, binary to memory (tmpfs)            $MEM_BARE_MIB     $MEM_BARE_CPU
   airlock serve, mostly binary (Parquet-like)        $BIN_MIB     $BIN_CPU
   airlock serve, CSV (every text inspector)          $CSV_MIB     $CSV_CPU
   airlock serve, clinical notes (free text)          $TXT_MIB     $TXT_CPU
@@ -320,6 +372,8 @@ Gateway benchmark ($(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ); best of $RUNS; $
   notes:  $(ratio "$TXT_MIB" "$SHA_MIB") of SHA-256 (wall), $(ratio "$TXT_CPU" "$SHA_MIB") of SHA-256 (CPU), $(ratio "$TXT_MIB" "$NGINX_MIB") of nginx (wall), $(ratio "$TXT_CPU" "$NGINX_CPU") of nginx (CPU)
   against nginx then fdatasync: binary $(ratio "$BIN_MIB" "$NGINX_SYNCED_MIB"), CSV $(ratio "$CSV_MIB" "$NGINX_SYNCED_MIB"), notes $(ratio "$TXT_MIB" "$NGINX_SYNCED_MIB") (wall)
   in memory: binary $(ratio "$MEM_BIN_MIB" "$SHA_MIB") of SHA-256, $(ratio "$MEM_BIN_MIB" "$NGINX_MIB") of nginx; CSV $(ratio "$MEM_CSV_MIB" "$SHA_MIB"), $(ratio "$MEM_CSV_MIB" "$NGINX_MIB"); notes $(ratio "$MEM_TXT_MIB" "$SHA_MIB"), $(ratio "$MEM_TXT_MIB" "$NGINX_MIB") (wall)
+  bare receiver: $(ratio "$MEM_BARE_MIB" "$SHA_MIB") of SHA-256 in memory, $(ratio "$BARE_MIB" "$NGINX_MIB") of nginx on disk (wall); the client's CPU for ${SIZE_MIB} MiB: $(cut -d' ' -f3 <<<"$MEM_BARE") s; its CPU and the bare receiver's on $(nproc) cores without a gap: $BARE_CEILING MiB/s, $(ratio "$BARE_CEILING" "$SHA_MIB") of SHA-256
+  against the bare receiver: on disk binary $(ratio "$BIN_MIB" "$BARE_MIB"), CSV $(ratio "$CSV_MIB" "$BARE_MIB"), notes $(ratio "$TXT_MIB" "$BARE_MIB"); in memory binary $(ratio "$MEM_BIN_MIB" "$MEM_BARE_MIB"), CSV $(ratio "$MEM_CSV_MIB" "$MEM_BARE_MIB"), notes $(ratio "$MEM_TXT_MIB" "$MEM_BARE_MIB") (wall)
   inspectors alone, binary: $INSPECT_BIN
   inspectors alone, CSV:    $INSPECT_CSV
   inspectors alone, notes:  $INSPECT_TXT
