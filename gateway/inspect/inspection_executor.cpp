@@ -57,6 +57,7 @@ struct InspectionExecutor::Shared {
   std::deque<ExecutorLane*> side;  // lanes with work for a worker, taken before the ready feeds
   std::deque<std::shared_ptr<InspectionFeed::State>> ready;
   std::size_t queued_bytes = 0;
+  std::size_t side_lanes_open = 0;
   bool stopping = false;
   std::vector<std::thread> workers;
 
@@ -74,6 +75,7 @@ class ExecutorLane final : public SideLane {
     std::unique_lock lock(shared_->mutex);
     finish(lock);
     if (posted_) shared_->side.erase(std::find(shared_->side.begin(), shared_->side.end(), this));
+    --shared_->side_lanes_open;
   }
 
   void post(std::function<void()> work) override {
@@ -192,6 +194,7 @@ void InspectionExecutor::Shared::run() {
 InspectionExecutor::InspectionExecutor(InspectionExecutorOptions options) : shared_(std::make_shared<Shared>()) {
   shared_->options = options;
   if (shared_->options.batch_bytes == 0) shared_->options.batch_bytes = 1;
+  if (shared_->options.max_side_lanes == 0) shared_->options.max_side_lanes = 2 * std::max(options.threads, 1u);
   for (unsigned i = 0; i < options.threads; ++i) {
     shared_->workers.emplace_back([shared = shared_.get()] { shared->run(); });
   }
@@ -209,6 +212,11 @@ InspectionExecutor::~InspectionExecutor() {
 const InspectionExecutorOptions& InspectionExecutor::options() const { return shared_->options; }
 
 std::unique_ptr<SideLane> InspectionExecutor::side_lane(std::size_t depth) {
+  {
+    std::lock_guard lock(shared_->mutex);
+    if (shared_->side_lanes_open >= shared_->options.max_side_lanes) return nullptr;
+    ++shared_->side_lanes_open;
+  }
   return std::make_unique<ExecutorLane>(shared_, depth);
 }
 
@@ -219,6 +227,11 @@ MakeSideLane InspectionExecutor::side_lane_function() {
 std::size_t InspectionExecutor::queued_bytes() const {
   std::lock_guard lock(shared_->mutex);
   return shared_->queued_bytes;
+}
+
+std::size_t InspectionExecutor::side_lanes_open() const {
+  std::lock_guard lock(shared_->mutex);
+  return shared_->side_lanes_open;
 }
 
 InspectionFeed::InspectionFeed(InspectionExecutor& executor, InspectionPipeline& pipeline)

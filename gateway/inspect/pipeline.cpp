@@ -129,8 +129,24 @@ struct InspectionPipeline::State {
     }
   }
 
-  // Posts `chunk` to the inspectors that run beside the caller: a copy, or, with `owner` (the buffer that
-  // holds it) and kKeepBytes or more, the buffer itself, for which `owner` becomes the buffer kept at the same place,
+  // Opens the side lanes that the content inspectors run in, where the executor gives one: a busy gateway may
+  // not (InspectionExecutorOptions::max_side_lanes), and then that inspector runs on the caller, until a lane is
+  // free at a later chunk. Returns whether any lane is open.
+  bool open_lanes() {
+    if (table_beside && !table_lane) table_lane = options.side_lane(kLaneDepth);
+    if (identifiers_beside && !identifier_lane) identifier_lane = options.side_lane(kLaneDepth);
+    return table_lane || identifier_lane;
+  }
+
+  // Runs on the caller the content inspectors that have no lane open, beside those that have one.
+  void feed_content_without_lane(std::span<const char> chunk) {
+    if (table && !table_lane) table->update(chunk);
+    const bool identifiers_in_lane = identifier_lane || (identifiers_with_table && table_lane);
+    if (identifiers && !identifiers_in_lane) identifiers->update(chunk);
+  }
+
+  // Posts `chunk` to the open side lanes (open_lanes()): a copy, or, with `owner` (the buffer that holds it)
+  // and kKeepBytes or more, the buffer itself, for which `owner` becomes the buffer kept at the same place,
   // kLaneDepth + 1 chunks ago or earlier. A lane holds at most kLaneDepth chunks, queued or being read, so they are
   // done with it.
   void post_beside(std::span<const char> chunk, std::vector<char>* owner) {
@@ -146,17 +162,13 @@ struct InspectionPipeline::State {
       place.copy.assign(chunk.begin(), chunk.end());
       beside = place.copy;
     }
-    if (table_beside) {
-      if (!table_lane) table_lane = options.side_lane(kLaneDepth);
+    if (table_lane) {
       table_lane->post([this, beside] {
         table->update(beside);
         if (identifiers_with_table) identifiers->update(beside);
       });
     }
-    if (identifiers_beside) {
-      if (!identifier_lane) identifier_lane = options.side_lane(kLaneDepth);
-      identifier_lane->post([this, beside] { identifiers->update(beside); });
-    }
+    if (identifier_lane) identifier_lane->post([this, beside] { identifiers->update(beside); });
   }
 
   TypeSniffer& type_sniffer() {
@@ -263,13 +275,14 @@ Status InspectionPipeline::update_chunk(std::span<const char> chunk, std::vector
     return Error{"inspection: more than the declared " + std::to_string(*declared) + " bytes"};
   }
   s.report.size += chunk.size();
-  if (s.prefix_done && (s.table_beside || s.identifiers_beside) && chunk.size() >= kParallelChunkBytes) {
+  if (s.prefix_done && (s.table_beside || s.identifiers_beside) && chunk.size() >= kParallelChunkBytes &&
+      s.open_lanes()) {
     // Lanes that share nothing: the content inspectors beside, and everything else here. None waits for another
     // at each chunk, only when a side lane is full.
     s.post_beside(chunk, owner);
     if (s.digest) EVP_DigestUpdate(s.digest.get(), chunk.data(), chunk.size());
     s.clamd.update(chunk);
-    if (s.identifiers && !s.identifiers_beside && !s.identifiers_with_table) s.identifiers->update(chunk);
+    s.feed_content_without_lane(chunk);
     return Status::ok();
   }
   if (s.digest) EVP_DigestUpdate(s.digest.get(), chunk.data(), chunk.size());

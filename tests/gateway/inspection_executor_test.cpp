@@ -216,6 +216,79 @@ TEST(InspectionExecutor, IdentifiersScannedInALaneOfTheirOwnFindWhatADirectPipel
   }
 }
 
+// A busy gateway bounds the side lanes open at once: past the bound, a pipeline runs its content inspectors on
+// its caller, without copies, and takes a lane at a later chunk once one is free.
+TEST(InspectionExecutor, PastItsBoundOnSideLanesAPipelineInspectsOnItsCaller) {
+  EXPECT_EQ(InspectionExecutor({.threads = 3}).options().max_side_lanes, 6u);  // by default twice the threads
+  InspectionExecutor executor({.threads = 2, .max_side_lanes = 1});
+  const std::size_t chunk = 256u << 10;
+  const std::string data = sample_csv(200000);
+  ASSERT_GT(data.size(), 8 * chunk);
+  const InspectionReport want = direct(data, chunk);
+  ASSERT_TRUE(want.table.is_table);
+  ASSERT_GT(want.identifiers.nhs_numbers, 0);
+
+  std::size_t granted = 0;
+  InspectionOptions options = csv_options(data.size());
+  options.side_lane = [&](std::size_t depth) {
+    std::unique_ptr<SideLane> lane = executor.side_lane(depth);
+    if (lane) ++granted;
+    return lane;
+  };
+  InspectionPipeline pipeline(options);
+  std::size_t at = 0;
+  auto feed = [&](std::size_t chunks) {
+    for (std::size_t i = 0; i < chunks && at < data.size(); ++i, at += chunk) {
+      ASSERT_TRUE(pipeline.update({data.data() + at, std::min(chunk, data.size() - at)}).is_ok());
+    }
+  };
+
+  std::unique_ptr<SideLane> held = executor.side_lane(2);  // another upload's
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(executor.side_lane(2), nullptr);
+  feed(2);
+  EXPECT_EQ(granted, 0u);
+  EXPECT_EQ(executor.side_lanes_open(), 1u);
+
+  held.reset();
+  feed(2);
+  EXPECT_EQ(granted, 1u);  // the table's lane, from the next chunk on
+  EXPECT_EQ(executor.side_lanes_open(), 1u);
+
+  pipeline.pause();  // ends the lane
+  EXPECT_EQ(executor.side_lanes_open(), 0u);
+  held = executor.side_lane(2);
+  ASSERT_NE(held, nullptr);
+  feed(2);
+  EXPECT_EQ(granted, 1u);
+
+  held.reset();
+  feed(SIZE_MAX);
+  EXPECT_EQ(granted, 2u);
+  ASSERT_TRUE(pipeline.finish("/nonexistent").is_ok());
+  EXPECT_EQ(executor.side_lanes_open(), 0u);
+  expect_same(pipeline.report(), want);
+
+  // With two lanes asked for (the table's and the scanner's), either may be refused while the other is given:
+  // lanes granted at random, every combination in turn as the pauses end the lanes, the same facts.
+  InspectionExecutor three({.threads = 3});
+  for (std::size_t side_lanes : {1u, 2u}) {
+    std::mt19937 random(static_cast<unsigned>(side_lanes));
+    InspectionOptions some = csv_options(data.size());
+    some.side_lanes = side_lanes;
+    some.side_lane = [&](std::size_t depth) {
+      return random() % 2 == 0 ? three.side_lane(depth) : std::unique_ptr<SideLane>();
+    };
+    InspectionPipeline sometimes(some);
+    for (std::size_t from = 0, i = 0; from < data.size(); from += chunk, ++i) {
+      ASSERT_TRUE(sometimes.update({data.data() + from, std::min(chunk, data.size() - from)}).is_ok());
+      if (i % 2 == 1) sometimes.pause();
+    }
+    ASSERT_TRUE(sometimes.finish("/nonexistent").is_ok());
+    expect_same(sometimes.report(), want);
+  }
+}
+
 TEST(InspectionExecutor, ASideLaneRunsItsWorkInOrderOnAWorkerWhileTheCallerGoesOn) {
   InspectionExecutor executor({.threads = 2});
   std::unique_ptr<SideLane> lane = executor.side_lane(2);

@@ -20,6 +20,10 @@ struct InspectionExecutorOptions {
   unsigned threads = 2;                       // 0: no workers, every feed inspects on the caller's thread
   std::size_t max_queued_bytes = 32u << 20;   // bytes waiting for a worker, across every feed
   std::size_t batch_bytes = 256u << 10;       // a feed hands over bytes in batches of about this size
+  // Side lanes open at a time, across every pipeline; 0: twice the threads. Each holds a few chunks of its
+  // upload (copies, or buffers kept), and with more lanes than threads the lanes only wait for one another:
+  // past the bound, an upload's content inspectors run in its own turn instead (side_lane() gives none).
+  std::size_t max_side_lanes = 0;
 };
 
 class InspectionExecutor {
@@ -30,12 +34,14 @@ class InspectionExecutor {
   InspectionExecutor& operator=(const InspectionExecutor&) = delete;
 
   const InspectionExecutorOptions& options() const;
-  std::size_t queued_bytes() const;  // for tests and metrics
+  std::size_t queued_bytes() const;     // for tests and metrics
+  std::size_t side_lanes_open() const;  // for tests and metrics
 
   // A lane whose work runs in order on the workers, beside its caller (InspectionOptions::side_lane). Its
   // pieces go before any feed's batches. When the lane is full, or waited for, and no worker has taken its
   // work, the caller runs it: a lane never waits on a busy pool, so a worker may use one from inside a feed.
-  // With no workers, post() runs the piece at once. The executor must outlive the lane.
+  // With no workers, post() runs the piece at once. The executor must outlive the lane. Null when
+  // max_side_lanes lanes are open: the caller runs that work itself.
   std::unique_ptr<SideLane> side_lane(std::size_t depth);
   // side_lane() as a function, for InspectionOptions::side_lane; the executor must outlive it.
   MakeSideLane side_lane_function();

@@ -44,7 +44,8 @@ class SideLane {
   // Returns once every piece posted has run.
   virtual void wait() = 0;
 };
-// Makes a lane that holds at most `depth` pieces.
+// Makes a lane that holds at most `depth` pieces; or returns null when no lane may be opened now, and the
+// pipeline runs that inspector on its caller (and asks again at a later chunk).
 using MakeSideLane = std::function<std::unique_ptr<SideLane>(std::size_t depth)>;
 
 struct InspectionOptions {
