@@ -194,7 +194,9 @@ void InspectionExecutor::Shared::run() {
 InspectionExecutor::InspectionExecutor(InspectionExecutorOptions options) : shared_(std::make_shared<Shared>()) {
   shared_->options = options;
   if (shared_->options.batch_bytes == 0) shared_->options.batch_bytes = 1;
-  if (shared_->options.max_side_lanes == 0) shared_->options.max_side_lanes = 2 * std::max(options.threads, 1u);
+  if (shared_->options.max_side_lanes == 0) {
+    shared_->options.max_side_lanes = std::size_t{2} * std::max(options.threads, 1u);
+  }
   for (unsigned i = 0; i < options.threads; ++i) {
     shared_->workers.emplace_back([shared = shared_.get()] { shared->run(); });
   }
