@@ -74,7 +74,7 @@ void Metrics::request(unsigned status, double seconds) {
   request_seconds_.observe(seconds);
 }
 
-std::string Metrics::prometheus_text() const {
+std::string Metrics::prometheus_text(const InspectionLoad& inspection) const {
   std::string out;
   header(out, "airlock_uploads_created_total", "counter", "Uploads created (tus creation).");
   line(out, "airlock_uploads_created_total", "", uploads_created_.load());
@@ -104,6 +104,15 @@ std::string Metrics::prometheus_text() const {
              std::to_string(connections(thread)) + "\n";
     }
   }
+  header(out, "airlock_inspection_queued_bytes", "gauge",
+         "Bytes handed to the inspection threads and not yet inspected (limits.max_inspection_queue).");
+  out += "airlock_inspection_queued_bytes " + std::to_string(inspection.queued_bytes) + "\n";
+  header(out, "airlock_inspection_side_lanes_open", "gauge",
+         "Side lanes open: uploads' text inspectors running beside their hash.");
+  out += "airlock_inspection_side_lanes_open " + std::to_string(inspection.side_lanes_open) + "\n";
+  header(out, "airlock_inspection_side_lanes_max", "gauge",
+         "Side lanes open at most (twice inspection_threads); past it uploads inspect text in their own turn.");
+  out += "airlock_inspection_side_lanes_max " + std::to_string(inspection.side_lanes_bound) + "\n";
   header(out, "airlock_http_requests_total", "counter", "HTTP requests by status class.");
   for (std::size_t klass = 1; klass < requests_.size(); ++klass) {
     line(out, "airlock_http_requests_total", "code=\"" + std::to_string(klass) + "xx\"", requests_[klass].load());

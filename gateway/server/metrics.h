@@ -21,6 +21,13 @@ class Histogram {
   std::atomic<std::uint64_t> sum_micros_{0};
 };
 
+// The inspection threads' load, read when /metrics is scraped (InspectionExecutor).
+struct InspectionLoad {
+  std::size_t queued_bytes = 0;      // handed to the inspection threads and not yet inspected
+  std::size_t side_lanes_open = 0;   // uploads' content inspectors running beside their hash
+  std::size_t side_lanes_bound = 0;  // past it, uploads inspect their text in their own turn
+};
+
 class Metrics {
  public:
   enum class Stage : std::uint8_t { kEarly, kFinal };
@@ -44,7 +51,7 @@ class Metrics {
   void connection_closed(std::size_t thread) { connections_[thread].fetch_sub(1, std::memory_order_relaxed); }
   std::int64_t connections(std::size_t thread) const { return connections_[thread].load(std::memory_order_relaxed); }
 
-  std::string prometheus_text() const;
+  std::string prometheus_text(const InspectionLoad& inspection = {}) const;
 
  private:
   std::atomic<std::uint64_t> uploads_created_{0};

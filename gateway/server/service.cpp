@@ -270,7 +270,9 @@ Response Service::handle(const RequestHeader& header, const std::string& body) {
     Response response{http::status::ok, version};
     response.set(http::field::content_type, "text/plain; version=0.0.4");
     response.keep_alive(keep_alive);
-    response.body() = metrics_.prometheus_text();
+    response.body() = metrics_.prometheus_text({.queued_bytes = inspection_->queued_bytes(),
+                                                .side_lanes_open = inspection_->side_lanes_open(),
+                                                .side_lanes_bound = inspection_->options().max_side_lanes});
     response.prepare_payload();
     return response;
   }

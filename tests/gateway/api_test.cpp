@@ -140,6 +140,11 @@ TEST_F(Api, MetricsCountUploadsBytesAndDecisions) {
   EXPECT_NE(metrics.body.find("airlock_decisions_total{outcome=\"approve\",stage=\"final\"} "), std::string::npos);
   EXPECT_NE(metrics.body.find("airlock_http_request_duration_seconds_bucket{le=\"+Inf\"}"), std::string::npos);
   EXPECT_EQ(metrics.body.find("airlock_uploads_created_total 0\n"), std::string::npos);
+  // The upload is done: nothing waits for the inspection threads, and no side lane is open, of the 4 that two
+  // inspection threads allow.
+  EXPECT_NE(metrics.body.find("\nairlock_inspection_queued_bytes 0\n"), std::string::npos) << metrics.body;
+  EXPECT_NE(metrics.body.find("\nairlock_inspection_side_lanes_open 0\n"), std::string::npos);
+  EXPECT_NE(metrics.body.find("\nairlock_inspection_side_lanes_max 4\n"), std::string::npos);
 }
 
 TEST(GatewayServer, StopsGracefullyOnSigterm) {
