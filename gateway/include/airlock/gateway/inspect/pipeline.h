@@ -94,9 +94,9 @@ class InspectionPipeline {
   // gateway reads for its fastest uploads). Smaller ones (the 256 KiB chunks of many concurrent uploads) are
   // copied: their buffers then go back to their reader at once, and fewer of them circulate.
   static constexpr std::size_t kKeepBytes = 512u << 10;
-  // Lets go of what the pipeline holds only while bytes stream in (the copies for the table's lane, once the
-  // lane has parsed them), as between two requests of an upload that may pause for long. The next update()
-  // takes them again.
+  // Lets go of what the pipeline holds only while bytes stream in (its side lanes, once they have read their
+  // chunks, and those chunks: copies and kept buffers), as between two requests of an upload that may pause
+  // for long; the lanes are then free for other uploads. The next update() takes them again.
   void pause();
 
   // Sets the facts already known, for early decisions: file.name, file.extension, file.declared_type,
